@@ -1,0 +1,1 @@
+"""FastAPI application assembly, authentication dependencies and error handling."""

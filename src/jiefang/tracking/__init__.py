@@ -1,0 +1,1 @@
+"""Live positions, electronic fences and nearest-member queries."""

@@ -1,0 +1,39 @@
+"""Serve the command-centre page and its vendored Leaflet files from the FastAPI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import xstatic.pkg.leaflet as xstatic_leaflet
+import xstatic.pkg.leaflet_markercluster as xstatic_markercluster
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+# The page is small and changes with each release: always revalidate it.
+_NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def mount_web(app: FastAPI) -> None:
+    """Mount the static files at /static, Leaflet under /static/vendor/, and the page at GET /.
+
+    Vendor mounts come first: Starlette matches mounts in order and /static would shadow them.
+    """
+    app.mount(
+        "/static/vendor/leaflet",
+        StaticFiles(directory=xstatic_leaflet.BASE_DIR),
+        name="vendor-leaflet",
+    )
+    app.mount(
+        "/static/vendor/markercluster",
+        StaticFiles(directory=xstatic_markercluster.BASE_DIR),
+        name="vendor-markercluster",
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def command_centre() -> FileResponse:
+        """Return the command-centre page."""
+        return FileResponse(STATIC_DIR / "index.html", headers=_NO_CACHE)

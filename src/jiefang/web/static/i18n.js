@@ -1,0 +1,243 @@
+// Every user-visible string of the command-centre page, Simplified Chinese first.
+// Vocabulary labels mirror jiefang/units/vocab.py and jiefang/people/vocab.py
+// (a test keeps the two in step).
+
+export const LANGUAGES = {
+  zh: { htmlLang: "zh-CN", locale: "zh-CN" },
+  en: { htmlLang: "en", locale: "en-GB" },
+};
+export const DEFAULT_LANGUAGE = "zh";
+
+const STRINGS = {
+  zh: {
+    "app.title": "广州市最小应急单元指挥平台",
+    "app.subtitle": "1分钟自救 · 3分钟互救 · 5分钟增援",
+    "nav.skipToMap": "跳到地图",
+    "lang.switch": "English",
+    "lang.switchLabel": "Switch to English",
+    "auth.heading": "登录指挥平台",
+    "auth.intro": "请使用值班账号登录。",
+    "auth.username": "用户名",
+    "auth.password": "密码",
+    "auth.submit": "登录",
+    "auth.submitting": "正在登录…",
+    "auth.required": "请输入用户名和密码。",
+    "auth.expired": "登录已过期，请重新登录。",
+    "auth.loggedOut": "您已退出登录。",
+    "auth.logout": "退出登录",
+    "auth.user": "当前用户：{name}（{role}）",
+    "stats.label": "全市概况",
+    "stats.districts": "行政区",
+    "stats.streets": "镇街",
+    "stats.units": "应急单元",
+    "stats.members": "在册队员",
+    "stats.grids": "综合网格",
+    "stats.police_grids": "警务网格",
+    "search.label": "查找单元",
+    "search.placeholder": "输入单元名称查找",
+    "search.noResults": "未找到匹配的单元",
+    "map.label": "广州市应急单元地图",
+    "map.zoomIn": "放大",
+    "map.zoomOut": "缩小",
+    "map.loadingUnits": "正在加载应急单元…",
+    "map.loadingGrids": "正在加载综合网格…",
+    "map.gridHint": "放大至 13 级及以上显示综合网格",
+    "map.gridsTooMany": "当前范围内网格过多，请继续放大地图。",
+    "map.loadFailed": "加载失败：{message}",
+    "map.clusterLabel": "{n} 个单元，按回车放大",
+    "legend.title": "单元类别",
+    "legend.toggle": "显示或隐藏“{category}”",
+    "legend.districts": "区界",
+    "legend.grids": "综合网格",
+    "panel.label": "单元详情",
+    "panel.close": "关闭详情",
+    "panel.loading": "正在加载单元详情…",
+    "panel.code": "单元编码",
+    "panel.address": "地址",
+    "panel.district": "所属区",
+    "panel.street": "街道",
+    "panel.grid": "综合网格",
+    "panel.policeGrid": "警务网格",
+    "panel.location": "坐标",
+    "panel.leader": "负责人",
+    "panel.phone": "联系电话",
+    "panel.members": "成员人数",
+    "panel.teams": "队伍",
+    "panel.equipment": "装备",
+    "panel.none": "无",
+    "panel.noTeams": "暂无队伍",
+    "panel.noEquipment": "暂无装备登记",
+    "panel.noLeader": "未指定负责人",
+    "panel.personCount": "{n} 人",
+    "panel.quantity": "{n} 件",
+    "error.network": "无法连接服务器，请检查网络后重试。",
+    "error.generic": "请求失败（{status}）。",
+  },
+  en: {
+    "app.title": "Jiefang command centre",
+    "app.subtitle": "1 min self-rescue · 3 min mutual aid · 5 min reinforcement",
+    "nav.skipToMap": "Skip to map",
+    "lang.switch": "中文",
+    "lang.switchLabel": "切换到中文",
+    "auth.heading": "Sign in to the command centre",
+    "auth.intro": "Sign in with your duty account.",
+    "auth.username": "Username",
+    "auth.password": "Password",
+    "auth.submit": "Sign in",
+    "auth.submitting": "Signing in…",
+    "auth.required": "Enter your username and password.",
+    "auth.expired": "Your session has expired. Please sign in again.",
+    "auth.loggedOut": "You have signed out.",
+    "auth.logout": "Sign out",
+    "auth.user": "Signed in as {name} ({role})",
+    "stats.label": "City overview",
+    "stats.districts": "Districts",
+    "stats.streets": "Streets",
+    "stats.units": "Units",
+    "stats.members": "Members",
+    "stats.grids": "Grids",
+    "stats.police_grids": "Police grids",
+    "search.label": "Find a unit",
+    "search.placeholder": "Type a unit name",
+    "search.noResults": "No matching unit",
+    "map.label": "Map of emergency units in Guangzhou",
+    "map.zoomIn": "Zoom in",
+    "map.zoomOut": "Zoom out",
+    "map.loadingUnits": "Loading emergency units…",
+    "map.loadingGrids": "Loading grids…",
+    "map.gridHint": "Zoom to level 13 or closer to see grids",
+    "map.gridsTooMany": "Too many grids in view. Zoom in further.",
+    "map.loadFailed": "Could not load: {message}",
+    "map.clusterLabel": "{n} units, press Enter to zoom in",
+    "legend.title": "Unit categories",
+    "legend.toggle": "Show or hide “{category}”",
+    "legend.districts": "District boundary",
+    "legend.grids": "Comprehensive grid",
+    "panel.label": "Unit details",
+    "panel.close": "Close details",
+    "panel.loading": "Loading unit details…",
+    "panel.code": "Code",
+    "panel.address": "Address",
+    "panel.district": "District",
+    "panel.street": "Street",
+    "panel.grid": "Grid",
+    "panel.policeGrid": "Police grid",
+    "panel.location": "Location",
+    "panel.leader": "Leader",
+    "panel.phone": "Phone",
+    "panel.members": "Members",
+    "panel.teams": "Teams",
+    "panel.equipment": "Equipment",
+    "panel.none": "None",
+    "panel.noTeams": "No teams yet",
+    "panel.noEquipment": "No equipment registered",
+    "panel.noLeader": "No leader assigned",
+    "panel.personCount": "{n} members",
+    "panel.quantity": "{n}",
+    "error.network": "Cannot reach the server. Check the network and try again.",
+    "error.generic": "Request failed ({status}).",
+  },
+};
+
+// Site categories (key -> labels), in legend order.
+export const CATEGORIES = {
+  business_district: { zh: "商圈", en: "Business district" },
+  scenic_spot: { zh: "景区", en: "Scenic spot" },
+  key_target: { zh: "重点目标单位", en: "Key target" },
+  enterprise: { zh: "企事业单位", en: "Enterprise / institution" },
+  crowded_place: { zh: "人员密集场所", en: "Crowded place" },
+  community_public: { zh: "社区公共区域", en: "Community public area" },
+  urban_village: { zh: "城中村", en: "Urban village" },
+  hotel: { zh: "酒店", en: "Hotel" },
+  shop: { zh: "商铺", en: "Shop" },
+  market: { zh: "市场", en: "Market" },
+};
+
+export const EQUIPMENT = {
+  fire_extinguisher: { zh: "灭火器", en: "Fire extinguisher" },
+  aed: { zh: "AED除颤仪", en: "AED" },
+  first_aid_kit: { zh: "急救包", en: "First-aid kit" },
+  shield: { zh: "防暴盾牌", en: "Shield" },
+  restraint_fork: { zh: "钢叉", en: "Restraint fork" },
+  e_bike: { zh: "电动车", en: "E-bike" },
+  radio: { zh: "对讲机", en: "Radio" },
+};
+
+export const UNIT_STATUSES = {
+  active: { zh: "正常运行", en: "Active" },
+  suspended: { zh: "暂停", en: "Suspended" },
+  disbanded: { zh: "已撤销", en: "Disbanded" },
+};
+
+export const ACCOUNT_ROLES = {
+  city_admin: { zh: "市级管理员", en: "City administrator" },
+  district_operator: { zh: "区级值班员", en: "District operator" },
+  unit_leader: { zh: "单元负责人", en: "Unit leader" },
+  member: { zh: "队员", en: "Member" },
+};
+
+const LANGUAGE_KEY = "jiefang.lang";
+let current = readStoredLanguage();
+
+function readStoredLanguage() {
+  try {
+    const stored = localStorage.getItem(LANGUAGE_KEY);
+    return stored && stored in LANGUAGES ? stored : DEFAULT_LANGUAGE;
+  } catch {
+    return DEFAULT_LANGUAGE; // storage disabled: fall back without remembering
+  }
+}
+
+/** The selected language code ("zh" or "en"). */
+export function language() {
+  return current;
+}
+
+/** Select a language and remember it for the next visit. */
+export function setLanguage(code) {
+  if (!(code in LANGUAGES)) throw new Error(`unknown language ${code}`);
+  current = code;
+  try {
+    localStorage.setItem(LANGUAGE_KEY, code);
+  } catch {
+    // Private mode may forbid storage; the switch still works for this page.
+  }
+}
+
+/** Translate a key, filling {placeholders} from params; unknown keys show as themselves. */
+export function t(key, params = {}) {
+  const text = STRINGS[current][key] ?? STRINGS[DEFAULT_LANGUAGE][key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
+}
+
+/** Label of a vocabulary entry (category, equipment, status, role); the raw key if unknown. */
+export function label(vocabulary, key) {
+  const entry = vocabulary[key];
+  return entry ? entry[current] : key;
+}
+
+/** Localised name of an area ({name, name_en}); the Chinese name when no English one exists. */
+export function areaName(area) {
+  if (!area) return "";
+  return current === "en" && area.name_en ? area.name_en : area.name;
+}
+
+/** Format a number for the selected language. */
+export function formatNumber(value) {
+  return new Intl.NumberFormat(LANGUAGES[current].locale).format(value);
+}
+
+/** Apply translations to static markup: data-i18n (text) and data-i18n-<attr> attributes. */
+export function translateDocument(root = document) {
+  document.documentElement.lang = LANGUAGES[current].htmlLang;
+  document.title = t("app.title");
+  for (const element of root.querySelectorAll("[data-i18n]")) {
+    element.textContent = t(element.dataset.i18n);
+  }
+  for (const attr of ["placeholder", "aria-label", "title"]) {
+    const dataName = `data-i18n-${attr}`;
+    for (const element of root.querySelectorAll(`[${dataName}]`)) {
+      element.setAttribute(attr, t(element.getAttribute(dataName)));
+    }
+  }
+}

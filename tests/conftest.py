@@ -1,0 +1,208 @@
+"""Shared fixtures: one database per back end (SQLite and PostgreSQL), app client, users per role.
+
+Every test that takes ``client`` runs twice, once on SQLite and once on PostgreSQL. A small
+synthetic city is built once, seeded once per back end into a template database, and each test
+gets a fresh copy of that template, so tests may write freely.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from jiefang.api.app import create_app
+from jiefang.config import Settings
+from jiefang.db import make_engine, session_factory, session_scope, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "JIEFANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+DEMO_PASSWORD = "test-demo-password"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _pg_unavailable_reason() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}"
+    return None
+
+
+def _pg_admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(sql))
+    engine.dispose()
+
+
+def _pg_url(dbname: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=dbname).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database back end under test."""
+    if request.param == "postgresql":
+        reason = _pg_unavailable_reason()
+        if reason:
+            if IN_CI:
+                pytest.fail(f"{reason} (CI must run the PostgreSQL tests)")
+            pytest.skip(reason)
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def small_city():  # type: ignore[no-untyped-def]
+    """The small synthetic city (about 1/100 of Guangzhou), built once."""
+    from jiefang.simulation.city import build_city
+
+    return build_city("small", seed=0)
+
+
+@dataclass
+class Template:
+    backend: str
+    url: str
+    path: Path | None = None
+
+
+def _seed_into(url: str, city) -> None:  # type: ignore[no-untyped-def]
+    from jiefang.simulation.accounts import create_demo_accounts
+    from jiefang.simulation.seed import seed_database
+
+    upgrade(url)
+    engine = make_engine(url)
+    seed_database(engine, city)
+    with session_scope(session_factory(engine)) as session:
+        create_demo_accounts(session, DEMO_PASSWORD)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def seeded_template(backend: str, small_city, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:  # type: ignore[no-untyped-def]
+    """A database with the small city and demo accounts, copied for each test."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "seeded.sqlite3"
+        url = f"sqlite:///{path}"
+        _seed_into(url, small_city)
+        con = sqlite3.connect(path)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.close()
+        yield Template(backend, url, path)
+        return
+    name = f"jf_tpl_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        _seed_into(_pg_url(name), small_city)
+        yield Template(backend, _pg_url(name))
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _fresh_copy(template: Template, tmp_path: Path) -> Iterator[str]:
+    if template.backend == "sqlite":
+        assert template.path is not None
+        path = tmp_path / "db.sqlite3"
+        shutil.copyfile(template.path, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"jf_t_{uuid.uuid4().hex[:10]}"
+    template_name = make_url(template.url).database
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
+    try:
+        yield _pg_url(name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(seeded_template: Template, tmp_path: Path) -> Iterator[str]:
+    """A fresh database holding the small city and demo accounts."""
+    yield from _fresh_copy(seeded_template, tmp_path)
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh migrated database with no data."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"jf_e_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}"')
+    try:
+        upgrade(_pg_url(name))
+        yield _pg_url(name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """An API client on a fresh seeded database (not logged in)."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sessions(settings: Settings):  # type: ignore[no-untyped-def]
+    """A session factory on the test database, for checking what was stored."""
+    engine = make_engine(settings.database_url)
+    yield session_factory(engine)
+    engine.dispose()
+
+
+Headers = dict[str, str]
+
+
+@pytest.fixture
+def login(client: TestClient) -> Callable[[str], Headers]:
+    """Log in a demo account by username and return its Authorization header."""
+
+    def _login(username: str, password: str = DEMO_PASSWORD) -> Headers:
+        r = client.post("/api/auth/login", json={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+    return _login
+
+
+@pytest.fixture
+def admin(login: Callable[[str], Headers]) -> Headers:
+    return login("admin")
+
+
+@pytest.fixture
+def tianhe_operator(login: Callable[[str], Headers]) -> Headers:
+    """The district operator of 天河区 (440106)."""
+    return login("op-440106")
+
+
+@pytest.fixture
+def leader(login: Callable[[str], Headers]) -> Headers:
+    return login("leader-demo")
+
+
+@pytest.fixture
+def member(login: Callable[[str], Headers]) -> Headers:
+    return login("member-demo")

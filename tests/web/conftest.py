@@ -1,0 +1,105 @@
+"""Browser fixtures: the real server on a loopback port and Debian's headless Chromium.
+
+The server is uvicorn serving ``create_app`` in a background thread, on a fresh copy of the
+seeded small city (the shared ``settings`` fixture). Chromium is the system's
+/usr/bin/chromium, driven by Playwright; no browser is ever downloaded. Without Chromium the
+browser tests are skipped, except under CI=true where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jiefang.api.app import create_app
+from jiefang.config import Settings
+
+CHROMIUM = Path(os.environ.get("JIEFANG_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SERVER_START_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    username: str
+    password: str
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real API and pages served by uvicorn on a free loopback port; the city admin's login."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))  # the kernel picks a free port; uvicorn serves this very socket
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        server.should_exit = True
+        thread.join(5)
+        sock.close()
+        pytest.fail(f"uvicorn did not start within {SERVER_START_TIMEOUT_S:.0f} s on port {port}")
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", "admin", settings.demo_password)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def chromium():  # type: ignore[no-untyped-def]
+    """A headless Debian Chromium shared by the browser tests of a session."""
+    if not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        reason = f"{CHROMIUM} not found (apt-get install -y chromium fonts-noto-cjk)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI must run the browser tests")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):  # type: ignore[no-untyped-def]
+    """A fresh browser page (own storage) at 1366×768, the smallest supported screen."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def js_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Uncaught JavaScript errors of the page, collected from the start of the test."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
