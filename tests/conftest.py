@@ -29,6 +29,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 DEMO_PASSWORD = "test-demo-password"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REDIS_URL = os.environ.get("JIEFANG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def _pg_unavailable_reason() -> str | None:
@@ -71,6 +72,24 @@ def small_city():  # type: ignore[no-untyped-def]
     from jiefang.simulation.city import build_city
 
     return build_city("small", seed=0)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis server the tests use; skipped with a reason where absent (a failure in CI)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        reason = f"Redis not reachable at {REDIS_URL}: {type(exc).__name__}"
+        if IN_CI:
+            pytest.fail(f"{reason} (CI must run the Redis tests)")
+        pytest.skip(reason)
+    finally:
+        client.close()
+    return REDIS_URL
 
 
 @dataclass
@@ -206,3 +225,30 @@ def leader(login: Callable[[str], Headers]) -> Headers:
 @pytest.fixture
 def member(login: Callable[[str], Headers]) -> Headers:
     return login("member-demo")
+
+
+@dataclass
+class Post:
+    id: int
+    unit_id: int
+    lon: float
+    lat: float
+    token: str
+
+
+@pytest.fixture
+def post(client: TestClient, leader: Headers) -> Post:
+    """A post at the site of the demo leader's (and demo member's) unit."""
+    me = client.get("/api/auth/me", headers=leader).json()
+    unit = client.get(f"/api/units/{me['unit_id']}", headers=leader).json()
+    r = client.post(
+        f"/api/units/{unit['id']}/posts",
+        headers=leader,
+        json={"name": "正门岗", "lon": unit["lon"], "lat": unit["lat"]},
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    r = client.get(f"/api/posts/{body['id']}/token", headers=leader)
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    return Post(body["id"], unit["id"], unit["lon"], unit["lat"], token)

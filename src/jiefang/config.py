@@ -16,7 +16,8 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{Path('var/jiefang.sqlite3').resolve()}",
         description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... in production",
     )
-    redis_url: str | None = None
+    redis_url: str | None = Field(default=None, description="redis://...; live positions shared by workers")
+    redis_prefix: str = Field(default="jf", min_length=1, max_length=40, description="namespace of keys in Redis")
     token_ttl_s: int = Field(default=12 * 3600, gt=0, description="lifetime of an API token")
     demo_password: str = Field(default="jiefang-demo", min_length=8)
     tile_url: str | None = Field(
@@ -31,6 +32,11 @@ class Settings(BaseSettings):
     checkin_max_accuracy_m: float = Field(default=1000.0, gt=0)
     checkout_grace_s: int = Field(default=1800, ge=0, description="auto check-out this long after the shift ends")
     unrostered_duty_s: int = Field(default=8 * 3600, gt=0, description="auto check-out of duty outside any shift")
+    fix_max_speed_mps: float = Field(default=60.0, gt=0, description="faster than this between fixes is absurd")
+    fix_max_accuracy_m: float = Field(default=500.0, gt=0, description="coarser fixes do not move a member")
+    track_every_s: float = Field(default=60.0, gt=0, description="keep a track point at least this often")
+    track_moved_m: float = Field(default=100.0, gt=0, description="or when the member moved this far")
+    track_retention_days: float = Field(default=90.0, gt=0, description="track points older than this are deleted")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=500, gt=0)
 

@@ -13,7 +13,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 ]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SERVER_START_TIMEOUT_S = 30.0
+UNITS_LOADED_JS = "Number(document.body.dataset.unitsLoaded) > 0"
 
 
 @dataclass(frozen=True)
@@ -103,3 +104,18 @@ def js_errors(page) -> list[str]:  # type: ignore[no-untyped-def]
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
+
+
+@pytest.fixture
+def sign_in(page, live_server: LiveServer) -> Callable[..., None]:  # type: ignore[no-untyped-def]
+    """Sign in through the login form (the city admin unless another username is given, all with
+    the demo password), then wait for the units on the map."""
+
+    def _sign_in(username: str | None = None) -> None:
+        page.goto(live_server.url)
+        page.fill("#login-username", username or live_server.username)
+        page.fill("#login-password", live_server.password)
+        page.click("#login-submit")
+        page.wait_for_function(UNITS_LOADED_JS)
+
+    return _sign_in

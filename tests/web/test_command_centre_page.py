@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from jiefang.people.vocab import ACCOUNT_ROLES
+from jiefang.tracking.fences import FENCE_KINDS
 from jiefang.units.vocab import CATEGORIES, EQUIPMENT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +21,7 @@ README_SCREENSHOT = ROOT / "docs" / "screenshots" / "command-centre.png"
 TITLE_ZH = "广州市最小应急单元指挥平台"
 TITLE_EN = "Jiefang command centre"
 
+SignIn = Callable[..., None]
 TOKEN_JS = "sessionStorage.getItem('jiefang.token')"
 CALL_API_JS = """async ([method, path]) => {
   const token = sessionStorage.getItem('jiefang.token');
@@ -35,14 +38,6 @@ def _api(page: Page, path: str, method: str = "GET") -> Any:
     answer = page.evaluate(CALL_API_JS, [method, path])
     assert answer["status"] < 300, answer
     return answer["body"]
-
-
-def _sign_in(page: Page, server: Any) -> None:
-    page.goto(server.url)
-    page.fill("#login-username", server.username)
-    page.fill("#login-password", server.password)
-    page.click("#login-submit")
-    page.wait_for_function(UNITS_LOADED_JS)
 
 
 def _fits_viewport(page: Page) -> bool:
@@ -88,7 +83,7 @@ def _district_names(page: Page, key: str) -> list[str]:
 
 def test_i18n_labels_match_the_python_vocabularies() -> None:
     text = (STATIC / "i18n.js").read_text(encoding="utf-8")
-    for vocabulary in (CATEGORIES, EQUIPMENT, ACCOUNT_ROLES):
+    for vocabulary in (CATEGORIES, EQUIPMENT, ACCOUNT_ROLES, FENCE_KINDS):
         for key, (zh, en) in vocabulary.items():
             assert f'{key}: {{ zh: "{zh}", en: "{en}" }}' in text, key
 
@@ -114,9 +109,9 @@ def test_wrong_password_shows_the_servers_message_and_keeps_the_form(
 
 @pytest.mark.browser
 def test_operator_sees_the_districts_the_units_and_the_city_figures(
-    page: Page, live_server: Any, js_errors: list[str], tmp_path: Path
+    page: Page, live_server: Any, sign_in: SignIn, js_errors: list[str], tmp_path: Path
 ) -> None:
-    _sign_in(page, live_server)
+    sign_in()
     expect(page.locator("#login-view")).to_be_hidden()
     expect(page.locator("#current-user")).to_contain_text(live_server.username)
     expect(page.locator("#current-user")).to_contain_text(ACCOUNT_ROLES["city_admin"][0])
@@ -139,9 +134,9 @@ def test_operator_sees_the_districts_the_units_and_the_city_figures(
 
 @pytest.mark.browser
 def test_operator_finds_a_unit_clicks_it_and_reads_its_details(
-    page: Page, live_server: Any, js_errors: list[str], tmp_path: Path
+    page: Page, sign_in: SignIn, js_errors: list[str], tmp_path: Path
 ) -> None:
-    _sign_in(page, live_server)
+    sign_in()
     unit = _distinct_unit(page)
     detail = _api(page, f"/api/units/{unit['id']}")
     _find_unit(page, unit["name"])
@@ -184,9 +179,9 @@ def test_operator_finds_a_unit_clicks_it_and_reads_its_details(
 
 @pytest.mark.browser
 def test_english_relabels_the_page_and_is_remembered(
-    page: Page, live_server: Any, js_errors: list[str], tmp_path: Path
+    page: Page, sign_in: SignIn, js_errors: list[str], tmp_path: Path
 ) -> None:
-    _sign_in(page, live_server)
+    sign_in()
     unit = _distinct_unit(page)
     _find_unit(page, unit["name"])
     page.click("#lang-switch")
@@ -210,17 +205,19 @@ def test_english_relabels_the_page_and_is_remembered(
 
 
 @pytest.mark.browser
-def test_page_fits_a_1920_by_1080_screen(page: Page, live_server: Any, tmp_path: Path) -> None:
+def test_page_fits_a_1920_by_1080_screen(page: Page, sign_in: SignIn, tmp_path: Path) -> None:
     page.set_viewport_size({"width": 1920, "height": 1080})
-    _sign_in(page, live_server)
+    sign_in()
     _find_unit(page, _distinct_unit(page)["name"])
     assert _fits_viewport(page)
     page.screenshot(path=tmp_path / "unit-zh-1920.png", full_page=True)
 
 
 @pytest.mark.browser
-def test_expired_session_returns_to_the_login_form(page: Page, live_server: Any, js_errors: list[str]) -> None:
-    _sign_in(page, live_server)
+def test_expired_session_returns_to_the_login_form(
+    page: Page, live_server: Any, sign_in: SignIn, js_errors: list[str]
+) -> None:
+    sign_in()
     unit = _distinct_unit(page)
     _api(page, "/api/auth/logout", method="POST")  # the server forgets the token, as on expiry
     page.fill("#unit-search", unit["name"])
@@ -238,8 +235,8 @@ def test_expired_session_returns_to_the_login_form(page: Page, live_server: Any,
 
 
 @pytest.mark.browser
-def test_logout_returns_to_the_login_form_and_forgets_the_token(page: Page, live_server: Any) -> None:
-    _sign_in(page, live_server)
+def test_logout_returns_to_the_login_form_and_forgets_the_token(page: Page, sign_in: SignIn) -> None:
+    sign_in()
     token = page.evaluate(TOKEN_JS)
     page.click("#logout-button")
     expect(page.locator("#login-form")).to_be_visible()
@@ -253,9 +250,9 @@ def test_logout_returns_to_the_login_form_and_forgets_the_token(page: Page, live
 
 @pytest.mark.browser
 def test_grid_refusal_shows_the_servers_message_and_keeps_the_map(
-    page: Page, live_server: Any, js_errors: list[str]
+    page: Page, sign_in: SignIn, js_errors: list[str]
 ) -> None:
-    _sign_in(page, live_server)
+    sign_in()
     refusal = "范围内网格过多（测试）"
     # Only the refusal is staged: the small city never has too many grids in one view.
     page.route(

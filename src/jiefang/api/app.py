@@ -2,44 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from sqlalchemy.orm import Session, sessionmaker
 
 from jiefang import __version__
-from jiefang.api import overview
+from jiefang.api import background, overview, ws
 from jiefang.api.errors import install_error_handlers
 from jiefang.areas.api import router as areas_router
 from jiefang.config import Settings, get_settings
 from jiefang.db import make_engine, session_factory, session_scope
 from jiefang.duty.api import router as duty_router
-from jiefang.duty.service import close_expired
+from jiefang.events import EventBus
 from jiefang.people.api import auth_router
 from jiefang.people.api import router as people_router
 from jiefang.schemas import ERROR_RESPONSES
+from jiefang.tracking.api import router as tracking_router
+from jiefang.tracking.service import build_tracker, follow_duty
 from jiefang.units.api import router as units_router
 from jiefang.web.pages import mount_web
 
 log = logging.getLogger("jiefang")
-AUTO_CHECKOUT_EVERY_S = 30
-
-
-async def _auto_checkout_loop(sessions: sessionmaker[Session]) -> None:
-    """Check out members whose shift ended (plus grace), every AUTO_CHECKOUT_EVERY_S seconds."""
-    while True:
-        await asyncio.sleep(AUTO_CHECKOUT_EVERY_S)
-        try:
-            with session_scope(sessions) as session:
-                closed = await asyncio.to_thread(close_expired, session)
-            if closed:
-                log.info("auto check-out closed %d duty sessions", closed)
-        except Exception:
-            log.exception("auto check-out failed; will retry")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,12 +35,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     engine = make_engine(settings.database_url)
 
     sessions = session_factory(engine)
+    bus = EventBus()
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        checkout = asyncio.create_task(_auto_checkout_loop(sessions))
+    async def lifespan(app_: FastAPI) -> AsyncIterator[None]:
+        # the live picture is rebuilt from the database: open duty sessions, last kept fixes, fences
+        with session_scope(sessions) as session:
+            app_.state.tracker = build_tracker(session, settings)
+        follow_duty(bus, app_.state.tracker, sessions)
+        tasks = background.start(sessions, app_.state.tracker, bus, settings)
         yield
-        checkout.cancel()
+        for task in tasks:
+            task.cancel()
         engine.dispose()
 
     app = FastAPI(
@@ -66,9 +58,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
+    app.state.bus = bus
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
-    for router in (auth_router, people_router, areas_router, units_router, duty_router, overview.router):
+    for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
+                   overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
+    app.include_router(ws.router)
     mount_web(app)
     return app

@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 
 from jiefang.config import Settings
 from jiefang.errors import Forbidden, InvalidInput, Unauthorized
+from jiefang.events import EventBus
 from jiefang.people.access import Principal
 from jiefang.people.accounts import authenticate
 from jiefang.schemas import MAX_ID, SEARCH_PATTERN, BBox, PageParams
+from jiefang.tracking.live import LiveTracker
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/auth/login")
 
@@ -32,6 +34,14 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_bus(request: Request) -> EventBus:
+    return request.app.state.bus
+
+
+def get_tracker(request: Request) -> LiveTracker:
+    return request.app.state.tracker
+
+
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 SearchQuery = Annotated[
@@ -40,6 +50,8 @@ SearchQuery = Annotated[
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+BusDep = Annotated[EventBus, Depends(get_bus)]
+TrackerDep = Annotated[LiveTracker, Depends(get_tracker)]
 
 
 def get_token(

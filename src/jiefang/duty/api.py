@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from jiefang.api.deps import IdPath, IdQuery, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import BusDep, IdPath, IdQuery, PrincipalDep, SessionDep, SettingsDep, require_roles
 from jiefang.duty import board as board_service
 from jiefang.duty import rosters, service
 from jiefang.duty.qr import qr_png, qr_svg
@@ -161,15 +161,19 @@ def register_helper(session: SessionDep, who: PrincipalDep, unit_id: IdPath, dat
 
 
 @router.post("/duty/check-in", response_model=DutySessionOut)
-def check_in(session: SessionDep, settings: SettingsDep, who: PrincipalDep, data: CheckIn) -> DutySessionOut:
+def check_in(
+    session: SessionDep, settings: SettingsDep, bus: BusDep, who: PrincipalDep, data: CheckIn
+) -> DutySessionOut:
     """Go on duty: the scanned post code and your GPS fix (立码报)."""
-    return DutySessionOut.model_validate(service.check_in(session, settings, who, data))
+    return DutySessionOut.model_validate(service.check_in(session, settings, who, data, bus=bus))
 
 
 @router.post("/duty/check-out", response_model=DutySessionOut)
-def check_out(session: SessionDep, settings: SettingsDep, who: PrincipalDep, data: CheckOut) -> DutySessionOut:
+def check_out(
+    session: SessionDep, settings: SettingsDep, bus: BusDep, who: PrincipalDep, data: CheckOut
+) -> DutySessionOut:
     """Go off duty, by scanning the post code again or with the button (no token)."""
-    return DutySessionOut.model_validate(service.check_out(session, settings, who, data.token))
+    return DutySessionOut.model_validate(service.check_out(session, settings, who, data.token, bus=bus))
 
 
 @router.get("/duty/me", response_model=DutySessionOut | None)
@@ -180,9 +184,9 @@ def my_duty(session: SessionDep, who: PrincipalDep) -> DutySessionOut | None:
 
 
 @router.post("/duty/sessions/{session_id}/check-out", response_model=DutySessionOut, dependencies=[MANAGERS])
-def force_check_out(session: SessionDep, who: PrincipalDep, session_id: IdPath) -> DutySessionOut:
+def force_check_out(session: SessionDep, bus: BusDep, who: PrincipalDep, session_id: IdPath) -> DutySessionOut:
     """End a member's duty (leaders of the unit, operators)."""
-    return DutySessionOut.model_validate(service.force_check_out(session, who, session_id))
+    return DutySessionOut.model_validate(service.force_check_out(session, who, session_id, bus=bus))
 
 
 def _district_scope(who: Principal, district_id: int | None) -> int | None:
@@ -196,12 +200,13 @@ def _district_scope(who: Principal, district_id: int | None) -> int | None:
 @router.get("/duty/board", response_model=BoardOut, dependencies=[OPERATORS])
 def duty_board(
     session: SessionDep,
+    bus: BusDep,
     who: PrincipalDep,
     level: Literal["city", "district", "street", "grid", "unit"] = "district",
     district_id: IdQuery = None,
 ) -> BoardOut:
     """On-duty counts per district, street, grid or unit (or the city total)."""
-    service.close_expired(session)
+    service.close_expired(session, bus=bus)
     return board_service.board(session, level, _district_scope(who, district_id))
 
 
@@ -219,10 +224,10 @@ def on_duty(
 
 @router.get("/duty/empty-posts", response_model=list[EmptyPost], dependencies=[OPERATORS])
 def empty_posts(
-    session: SessionDep, settings: SettingsDep, who: PrincipalDep, district_id: IdQuery = None
+    session: SessionDep, settings: SettingsDep, bus: BusDep, who: PrincipalDep, district_id: IdQuery = None
 ) -> list[EmptyPost]:
     """Units whose rostered shift is running with too few members on duty (空岗)."""
-    service.close_expired(session)
+    service.close_expired(session, bus=bus)
     return board_service.empty_posts(
         session, datetime.now(UTC), ZoneInfo(settings.timezone), _district_scope(who, district_id)
     )

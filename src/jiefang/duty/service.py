@@ -22,6 +22,7 @@ from jiefang.duty.qr import read_post_token, sign_post_token
 from jiefang.duty.rosters import running_rostered_shifts
 from jiefang.duty.schemas import CheckIn, PostIn
 from jiefang.errors import Forbidden, InvalidInput, NotFound
+from jiefang.events import EventBus
 from jiefang.geo.projection import haversine_m
 from jiefang.people.access import Principal, can_manage_unit
 from jiefang.people.models import Member
@@ -131,7 +132,8 @@ def _refuse(session: Session, who: Principal, member_id: int | None, unit_id: in
 
 
 def check_in(
-    session: Session, settings: Settings, who: Principal, data: CheckIn, now: datetime | None = None
+    session: Session, settings: Settings, who: Principal, data: CheckIn, now: datetime | None = None,
+    bus: EventBus | None = None,
 ) -> DutySession:
     """Put the caller's member on duty at the post named by the scanned token.
 
@@ -167,7 +169,9 @@ def check_in(
     except (InvalidInput, Forbidden) as exc:
         _refuse(session, who, member.id, post.unit_id if post else None, exc)
         raise
-    return _start(session, settings, who, member, post, as_helper, distance, data, now)
+    duty = _start(session, settings, who, member, post, as_helper, distance, data, now)
+    _announce(session, bus, "duty.check_in", duty)
+    return duty
 
 
 def _start(
@@ -229,6 +233,15 @@ def _start(
     return duty
 
 
+def _announce(session: Session, bus: EventBus | None, type_: str, duty: DutySession) -> None:
+    """Publish a committed check-in or check-out for the board, the map and the live tracker."""
+    if bus is None:
+        return
+    district_id = session.scalar(select(Unit.district_id).where(Unit.id == duty.unit_id))
+    bus.publish(type_, member_id=duty.member_id, unit_id=duty.unit_id, district_id=district_id,
+                session_id=duty.id, reason=duty.check_out_reason)
+
+
 def _close(session: Session, who: Principal | None, duty: DutySession, at: datetime, reason: str) -> None:
     duty.checked_out_at = at
     duty.check_out_reason = reason
@@ -236,7 +249,8 @@ def _close(session: Session, who: Principal | None, duty: DutySession, at: datet
 
 
 def check_out(
-    session: Session, settings: Settings, who: Principal, token: str | None, now: datetime | None = None
+    session: Session, settings: Settings, who: Principal, token: str | None, now: datetime | None = None,
+    bus: EventBus | None = None,
 ) -> DutySession:
     """End the caller's duty, by scanning the post's code or with the off-duty button.
 
@@ -257,10 +271,11 @@ def check_out(
         reason = "scan"
     _close(session, who, duty, now, reason)
     session.commit()
+    _announce(session, bus, "duty.check_out", duty)
     return duty
 
 
-def close_expired(session: Session, now: datetime | None = None) -> int:
+def close_expired(session: Session, now: datetime | None = None, bus: EventBus | None = None) -> int:
     """Check out every session past its shift end plus grace; return how many were closed."""
     now = now or utcnow()
     expired = session.scalars(
@@ -269,6 +284,8 @@ def close_expired(session: Session, now: datetime | None = None) -> int:
     for duty in expired:
         _close(session, None, duty, duty.auto_checkout_at or now, "shift_end")
     session.commit()
+    for duty in expired:
+        _announce(session, bus, "duty.check_out", duty)
     return len(expired)
 
 
@@ -285,7 +302,9 @@ def register_helper(session: Session, who: Principal, unit_id: int, member_id: i
     session.commit()
 
 
-def force_check_out(session: Session, who: Principal, session_id: int, now: datetime | None = None) -> DutySession:
+def force_check_out(
+    session: Session, who: Principal, session_id: int, now: datetime | None = None, bus: EventBus | None = None
+) -> DutySession:
     """An operator or leader ends a member's duty; raises NotFound, Forbidden."""
     duty = session.get(DutySession, session_id)
     if duty is None or duty.checked_out_at is not None:
@@ -293,4 +312,5 @@ def force_check_out(session: Session, who: Principal, session_id: int, now: date
     _managed_unit(session, who, duty.unit_id)
     _close(session, who, duty, now or utcnow(), "operator")
     session.commit()
+    _announce(session, bus, "duty.check_out", duty)
     return duty

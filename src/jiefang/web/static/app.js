@@ -2,12 +2,13 @@
 
 import * as api from "./api.js";
 import {
-  ACCOUNT_ROLES, formatNumber, label, language, setLanguage, t, translateDocument,
+  ACCOUNT_ROLES, FENCE_KINDS, formatNumber, label, language, setLanguage, t, translateDocument,
 } from "./i18n.js";
 import {
   DistrictLayer, GridLayer, addBaseTiles, createMap, describeError, relabelMapControls,
 } from "./map.js";
 import { UnitPanel } from "./panel.js";
+import { LivePicture } from "./picture.js";
 import { UnitSearch } from "./search.js";
 import { Legend, UnitLayer } from "./units.js";
 
@@ -28,6 +29,10 @@ const view = {
   logout: $("#logout-button"),
   langSwitch: $("#lang-switch"),
   status: $("#map-status"),
+  onDuty: $("#on-duty"),
+  onDutyCount: $("#on-duty-count"),
+  liveDot: $("#live-dot"),
+  liveState: $("#live-state"),
 };
 
 const STAT_KEYS = ["districts", "streets", "grids", "police_grids", "units", "members"];
@@ -143,11 +148,49 @@ function buildWorkspace() {
   });
   const units = new UnitLayer(map, (unit) => openUnit(unit));
   const legend = new Legend(units).addTo(map);
+  let liveState = "connecting";
+  const live = new LivePicture(map, {
+    unitName: (unitId) => units.name(unitId),
+    onMembers: () => {
+      renderOnDuty();
+      legend.updateOverlays();
+    },
+    onFences: (count) => {
+      if (live.fences.available) document.body.dataset.fencesShown = String(count);
+      else delete document.body.dataset.fencesShown;
+      legend.updateOverlays();
+    },
+    onState: (state) => renderLiveState(state),
+    onError: (error) => {
+      setStatus("live", error && t("map.loadFailed", { message: describeError(error) }), "error");
+    },
+  });
+  addLiveOverlays(legend, live);
   const search = new UnitSearch($("#unit-search"), $("#unit-search-results"), (unit) => {
     units.focus(unit.id);
     openUnit(unit);
   });
   let tiles = null;
+
+  function renderOnDuty() {
+    const members = live.members;
+    view.onDuty.hidden = !members.available;
+    if (!members.available) {
+      delete document.body.dataset.membersOnDuty;
+      return;
+    }
+    view.onDutyCount.textContent = t("live.onDuty", { n: formatNumber(members.count) });
+    document.body.dataset.membersOnDuty = String(members.count);
+  }
+
+  function renderLiveState(state) {
+    liveState = state;
+    const key = { live: "live.connected", connecting: "live.connecting", offline: "live.reconnecting" }[state];
+    view.liveDot.dataset.state = state;
+    view.onDuty.title = t(key);
+    view.liveState.textContent = t(key);
+    setStatus("live-feed", state === "offline" ? t("live.reconnecting") : null, "warning");
+  }
 
   function openUnit(unit) {
     units.select(unit.id);
@@ -157,12 +200,16 @@ function buildWorkspace() {
   }
 
   return {
-    map, districts, grids, units, legend, search, panel,
+    map, districts, grids, units, legend, search, panel, live,
     setTiles(config) {
       if (tiles) tiles.remove();
       tiles = addBaseTiles(map, config);
     },
     reset() {
+      live.stop();
+      view.onDuty.hidden = true;
+      delete document.body.dataset.membersOnDuty;
+      delete document.body.dataset.fencesShown;
       panel.close();
       grids.disable();
       districts.clear();
@@ -179,8 +226,34 @@ function buildWorkspace() {
       units.relabel();
       legend.render();
       panel.render();
+      live.relabel();
+      renderOnDuty();
+      renderLiveState(liveState);
     },
   };
+}
+
+/** Toggles for the live layers in the legend, with the colours of the fence kinds. */
+function addLiveOverlays(legend, live) {
+  legend.addOverlay({
+    key: "members",
+    swatch: "swatch-members",
+    label: () => t("legend.members"),
+    count: () => live.members.count,
+    available: () => live.members.available,
+    visible: () => live.members.visible,
+    setVisible: (shown) => live.members.setVisible(shown),
+  });
+  legend.addOverlay({
+    key: "fences",
+    swatch: "swatch-fences",
+    label: () => t("legend.fences"),
+    count: () => live.fences.count,
+    available: () => live.fences.available,
+    visible: () => live.fences.visible,
+    setVisible: (shown) => live.fences.setVisible(shown),
+    details: () => Object.keys(FENCE_KINDS).map((kind) => [`fence-kind-${kind}`, label(FENCE_KINDS, kind)]),
+  });
 }
 
 async function startSession() {
@@ -195,6 +268,7 @@ async function startSession() {
   else workspace.reset();
   workspace.map.invalidateSize();
   $("#unit-search").focus({ preventScroll: true });
+  workspace.live.start();
 
   const tasks = [
     loadMe(current),

@@ -49,6 +49,24 @@ const STRINGS = {
     "legend.toggle": "显示或隐藏“{category}”",
     "legend.districts": "区界",
     "legend.grids": "综合网格",
+    "live.onDuty": "在岗 {n} 人",
+    "live.connected": "实时数据已连接",
+    "live.connecting": "正在连接实时数据…",
+    "live.reconnecting": "实时连接中断，正在重新连接…",
+    "legend.live": "实时图层",
+    "legend.members": "在岗队员",
+    "legend.fences": "电子围栏",
+    "legend.toggleLayer": "显示或隐藏“{layer}”",
+    "members.clusterLabel": "{n} 名在岗队员，按回车放大",
+    "members.fallbackName": "队员 #{id}",
+    "members.unit": "所属单元：{unit}",
+    "fences.label": "{name} · {kind}",
+    "fences.fallbackName": "围栏 #{id}",
+    "alerts.title": "实时告警",
+    "alerts.empty": "暂无告警",
+    "alerts.enter": "{member} 进入敏感区域“{fence}”",
+    "alerts.absence": "{member} 离开巡逻区域“{fence}”超时",
+    "alerts.locate": "在地图上定位：{text}",
     "panel.label": "单元详情",
     "panel.close": "关闭详情",
     "panel.loading": "正在加载单元详情…",
@@ -113,6 +131,24 @@ const STRINGS = {
     "legend.toggle": "Show or hide “{category}”",
     "legend.districts": "District boundary",
     "legend.grids": "Comprehensive grid",
+    "live.onDuty": "On duty: {n}",
+    "live.connected": "Live data connected",
+    "live.connecting": "Connecting to live data…",
+    "live.reconnecting": "Live connection lost, reconnecting…",
+    "legend.live": "Live layers",
+    "legend.members": "Members on duty",
+    "legend.fences": "Electronic fences",
+    "legend.toggleLayer": "Show or hide “{layer}”",
+    "members.clusterLabel": "{n} members on duty, press Enter to zoom in",
+    "members.fallbackName": "Member #{id}",
+    "members.unit": "Unit: {unit}",
+    "fences.label": "{name} · {kind}",
+    "fences.fallbackName": "Fence #{id}",
+    "alerts.title": "Live alerts",
+    "alerts.empty": "No alerts",
+    "alerts.enter": "{member} entered sensitive area “{fence}”",
+    "alerts.absence": "{member} stayed out of patrol zone “{fence}” too long",
+    "alerts.locate": "Show on the map: {text}",
     "panel.label": "Unit details",
     "panel.close": "Close details",
     "panel.loading": "Loading unit details…",
@@ -176,6 +212,13 @@ export const ACCOUNT_ROLES = {
   member: { zh: "队员", en: "Member" },
 };
 
+// Electronic fence kinds (jiefang/tracking/fences.py FENCE_KINDS).
+export const FENCE_KINDS = {
+  patrol_zone: { zh: "巡逻区域", en: "Patrol zone" },
+  sensitive_area: { zh: "敏感区域", en: "Sensitive area" },
+  incident_perimeter: { zh: "事件警戒范围", en: "Incident perimeter" },
+};
+
 const LANGUAGE_KEY = "jiefang.lang";
 let current = readStoredLanguage();
 
@@ -222,9 +265,26 @@ export function areaName(area) {
   return current === "en" && area.name_en ? area.name_en : area.name;
 }
 
+// Formatters are costly to build and cluster icons format thousands of numbers: one per language.
+const formatters = new Map();
+
+function formatter(kind, make) {
+  const key = `${kind}:${current}`;
+  if (!formatters.has(key)) formatters.set(key, make(LANGUAGES[current].locale));
+  return formatters.get(key);
+}
+
 /** Format a number for the selected language. */
 export function formatNumber(value) {
-  return new Intl.NumberFormat(LANGUAGES[current].locale).format(value);
+  return formatter("number", (locale) => new Intl.NumberFormat(locale)).format(value);
+}
+
+/** Format epoch seconds as a wall-clock time (hh:mm:ss) for the selected language. */
+export function formatTime(epochSeconds) {
+  const make = (locale) => new Intl.DateTimeFormat(locale, {
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  return formatter("time", make).format(new Date(epochSeconds * 1000));
 }
 
 /** Apply translations to static markup: data-i18n (text) and data-i18n-<attr> attributes. */

@@ -110,6 +110,11 @@ export class UnitLayer {
     return units;
   }
 
+  /** The name of a unit on the map, or null. */
+  name(unitId) {
+    return this.markers.get(unitId)?.unit.name ?? null;
+  }
+
   /** Number of units per category key. */
   countByCategory() {
     const counts = {};
@@ -164,7 +169,10 @@ export class UnitLayer {
   }
 }
 
-/** Legend control: one toggle button per category with its colour and count. */
+/**
+ * Legend control: one toggle button per category with its colour and count, then one per
+ * live layer added with `addOverlay`.
+ */
 export const Legend = L.Control.extend({
   options: { position: "topright" },
 
@@ -172,6 +180,7 @@ export const Legend = L.Control.extend({
     L.Util.setOptions(this, options);
     this.units = units;
     this.counts = {};
+    this.overlays = [];
   },
 
   onAdd() {
@@ -191,9 +200,32 @@ export const Legend = L.Control.extend({
     this.render();
   },
 
+  /**
+   * Add a toggle for a live layer: {key, swatch (class), label(), count(), available(),
+   * visible(), setVisible(shown), details() -> [[class, text], ...] for the key below}.
+   */
+  addOverlay(overlay) {
+    this.overlays.push(overlay);
+    this.render();
+  },
+
+  /** Refresh the live layers' counts in place: they change every few seconds, focus stays put. */
+  updateOverlays() {
+    if (!this.container) return;
+    for (const overlay of this.overlays) {
+      const button = this.container.querySelector(`[data-overlay="${overlay.key}"]`);
+      if (Boolean(button) !== overlay.available()) {
+        this.render(); // a layer came or went: rebuild, keeping the focus where it was
+        return;
+      }
+      if (button) button.querySelector(".legend-count").textContent = formatNumber(overlay.count());
+    }
+  },
+
   render() {
     if (!this.container) return;
     const container = this.container;
+    const focused = container.contains(document.activeElement) ? document.activeElement : null;
     container.replaceChildren();
     container.setAttribute("aria-labelledby", "legend-title");
     container.classList.toggle("is-collapsed", this.collapsed);
@@ -231,6 +263,7 @@ export const Legend = L.Control.extend({
         this.container.querySelector(`[data-category="${category}"]`)?.focus();
       });
     }
+    this.renderOverlays(body);
     const areas = L.DomUtil.create("ul", "legend-areas", body);
     const district = L.DomUtil.create("li", "", areas);
     L.DomUtil.create("span", "legend-line legend-line-district", district).setAttribute("aria-hidden", "true");
@@ -238,6 +271,37 @@ export const Legend = L.Control.extend({
     const grid = L.DomUtil.create("li", "", areas);
     L.DomUtil.create("span", "legend-line legend-line-grid", grid).setAttribute("aria-hidden", "true");
     grid.append(t("legend.grids"));
+    for (const overlay of this.overlays.filter((o) => o.available() && o.details)) {
+      for (const [className, text] of overlay.details()) {
+        const item = L.DomUtil.create("li", "", areas);
+        L.DomUtil.create("span", `legend-shape ${className}`, item).setAttribute("aria-hidden", "true");
+        item.append(text);
+      }
+    }
     L.DomUtil.create("p", "legend-hint", body).textContent = t("map.gridHint");
+    if (focused?.dataset.overlay) container.querySelector(`[data-overlay="${focused.dataset.overlay}"]`)?.focus();
+    else if (focused?.dataset.category) container.querySelector(`[data-category="${focused.dataset.category}"]`)?.focus();
+  },
+
+  renderOverlays(body) {
+    const shown = this.overlays.filter((overlay) => overlay.available());
+    if (!shown.length) return;
+    L.DomUtil.create("h3", "legend-subtitle", body).textContent = t("legend.live");
+    const list = L.DomUtil.create("ul", "legend-list", body);
+    for (const overlay of shown) {
+      const button = L.DomUtil.create("button", "legend-item", L.DomUtil.create("li", "", list));
+      button.type = "button";
+      button.dataset.overlay = overlay.key;
+      button.setAttribute("aria-pressed", String(overlay.visible()));
+      button.title = t("legend.toggleLayer", { layer: overlay.label() });
+      L.DomUtil.create("span", `legend-swatch ${overlay.swatch}`, button).setAttribute("aria-hidden", "true");
+      L.DomUtil.create("span", "legend-label", button).textContent = overlay.label();
+      L.DomUtil.create("span", "legend-count", button).textContent = formatNumber(overlay.count());
+      button.addEventListener("click", () => {
+        overlay.setVisible(!overlay.visible());
+        this.render();
+        this.container.querySelector(`[data-overlay="${overlay.key}"]`)?.focus();
+      });
+    }
   },
 });

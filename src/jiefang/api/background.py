@@ -1,0 +1,78 @@
+"""Work the server does on its own clock: automatic check-out, keeping the live picture in step
+with the database, patrol-absence alerts, the positions feed of the map, track retention."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiefang.config import Settings
+from jiefang.db import session_scope
+from jiefang.duty.service import close_expired
+from jiefang.events import EventBus
+from jiefang.tracking.live import LiveTracker
+from jiefang.tracking.service import purge_track, raise_patrol_alerts, sync_on_duty
+
+log = logging.getLogger(__name__)
+POSITIONS_EVERY_S = 2.0
+HOUSEKEEPING_EVERY_S = 30.0
+PURGE_EVERY_S = 3600.0
+
+
+def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
+    """Publish what moved and who went off duty since the last call, one event per district.
+
+    Returns how many members the events name.
+    """
+    moved, gone = tracker.take_changes()
+    by_district: dict[int | None, dict[str, list[Any]]] = {}
+    for m, p in sorted(moved.items()):
+        entry = by_district.setdefault(p.district_id, {"moved": [], "gone": []})
+        entry["moved"].append([m, p.unit_id, round(p.lon, 6), round(p.lat, 6)])
+    for m, district_id in sorted(gone.items()):
+        by_district.setdefault(district_id, {"moved": [], "gone": []})["gone"].append(m)
+    for district_id, entry in by_district.items():
+        bus.publish("positions", district_id=district_id, **entry)
+    return len(moved) + len(gone)
+
+
+def housekeeping(sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus) -> None:
+    """Close expired duty, re-sync the tracker with open sessions (other workers), raise patrol alerts."""
+    with session_scope(sessions) as session:
+        closed = close_expired(session, bus=bus)
+        added, removed = sync_on_duty(session, tracker)
+        alerts = raise_patrol_alerts(session, tracker, bus)
+    if closed or added or removed or alerts:
+        log.info("housekeeping: %d auto check-outs, tracker +%d/-%d, %d patrol alerts", closed, added, removed, alerts)
+
+
+async def _every(period_s: float, what: str, work: Callable[[], object]) -> None:
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await asyncio.to_thread(work)
+        except Exception:
+            log.exception("%s failed; will retry", what)
+
+
+def start(
+    sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings
+) -> list[asyncio.Task[None]]:
+    """Start the background loops; return their tasks (cancel them at shutdown)."""
+
+    def purge() -> None:
+        with session_scope(sessions) as session:
+            n = purge_track(session, settings.track_retention_days)
+        if n:
+            log.info("deleted %d track points older than %s days", n, settings.track_retention_days)
+
+    loops: list[tuple[float, str, Callable[[], object]]] = [
+        (POSITIONS_EVERY_S, "positions feed", lambda: publish_position_changes(tracker, bus)),
+        (HOUSEKEEPING_EVERY_S, "housekeeping", lambda: housekeeping(sessions, tracker, bus)),
+        (PURGE_EVERY_S, "track purge", purge),
+    ]
+    return [asyncio.create_task(_every(*loop)) for loop in loops]

@@ -1,0 +1,49 @@
+"""Two API instances sharing Redis: a position sent through one is found through the other."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from jiefang.api.app import create_app
+from jiefang.config import Settings
+from jiefang.tracking.redis_store import RedisPositionStore
+
+
+@pytest.fixture
+def shared(settings: Settings, redis_url: str) -> Iterator[tuple[TestClient, TestClient]]:
+    """Two app instances on one database and one Redis namespace of this test alone."""
+    prefix = f"jftest{uuid.uuid4().hex[:10]}"
+    both = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": prefix})
+    with TestClient(create_app(both)) as one, TestClient(create_app(both)) as two:
+        yield one, two
+    client = redis.Redis.from_url(redis_url)
+    RedisPositionStore(client, f"{prefix}:duty").clear()
+    client.close()
+
+
+def _login(client: TestClient, username: str, password: str) -> dict[str, str]:
+    r = client.post("/api/auth/login", json={"username": username, "password": password})
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_position_sent_through_one_instance_is_found_through_another(shared, settings, post):
+    one, two = shared
+    member = _login(one, "member-demo", settings.demo_password)
+    r = one.post("/api/duty/check-in", headers=member, json={"token": post.token, "lon": post.lon, "lat": post.lat})
+    assert r.status_code == 200, r.text
+    member_id = r.json()["member_id"]
+    fix = {"lon": post.lon + 0.003, "lat": post.lat, "t": time.time(), "accuracy_m": 8}
+    assert one.post("/api/positions", headers=member, json=fix).json()["status"] == ["accepted"]
+    admin = _login(two, "admin", settings.demo_password)
+    hits = two.get("/api/positions/nearby", headers=admin,
+                   params={"lon": post.lon + 0.003, "lat": post.lat, "k": 1}).json()
+    assert hits[0]["member_id"] == member_id and hits[0]["distance_m"] < 1
+    # and the fix reaches the other instance's live picture through the database on demand
+    assert two.post("/api/positions", headers=member, json={**fix, "t": fix["t"] + 10}).json()["status"] == [
+        "accepted"]
