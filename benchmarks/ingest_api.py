@@ -1,12 +1,13 @@
 """Position ingest through the running server: HTTP batches and WebSocket frames, one worker.
 
-    python benchmarks/ingest_api.py [--database-url URL] [--on-duty 40000] [--rounds 3]
-                                    [--batch 500] [--clients 4]
+    python benchmarks/ingest_api.py [--database-url URL] [--on-duty 40000] [--fences 2000]
+                                    [--rounds 3] [--batch 500] [--clients 4]
 
 Seeds the city-scale synthetic Guangzhou if the database is empty (SQLite file under /tmp by
 default), puts ``--on-duty`` active members on duty near their units (open duty sessions written
-directly, as after that many check-ins), starts ``jiefang serve`` (one uvicorn worker) and, as a
-position gateway (city admin), sends every member one fix per round:
+directly, as after that many check-ins) with ``--fences`` sensitive areas among them, starts
+``jiefang serve`` (one uvicorn worker) and, as a position gateway (city admin), sends every
+member one fix per round:
 
 (a) over HTTP: ``POST /api/positions/batch`` with ``--batch`` fixes per request from ``--clients``
     concurrent connections;
@@ -37,12 +38,12 @@ import numpy as np
 import websockets
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from jiefang.db import make_engine
 from jiefang.duty.models import DutySession
 from jiefang.people.models import Member
-from jiefang.tracking.models import TrackPoint
+from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Unit
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -52,12 +53,15 @@ console = Console()
 M_PER_DEG = 111_195.0
 
 
-def put_on_duty(url: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Open duty sessions for ``n`` active members near their units; return (ids, lons, lats)."""
+def put_on_duty(url: str, n: int, fences: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Open duty sessions for ``n`` active members near their units and draw ``fences`` circles
+    (100–400 m) around random members' positions; return (ids, lons, lats)."""
     engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(delete(DutySession))
         conn.execute(delete(TrackPoint))
+        conn.execute(delete(FenceEvent))
+        conn.execute(delete(Fence))
         rows = conn.execute(select(Member.id, Unit.lon, Unit.lat).join(Unit, Unit.id == Member.unit_id)
                             .where(Member.status == "active")).all()
         pick = np.sort(rng.choice(len(rows), size=n, replace=False))
@@ -70,6 +74,12 @@ def put_on_duty(url: str, n: int, rng: np.random.Generator) -> tuple[np.ndarray,
             {"member_id": int(m), "unit_id": u, "checked_in_at": now, "check_in_lon": float(x),
              "check_in_lat": float(y), "check_in_distance_m": 10.0, "auto_checkout_at": now + timedelta(hours=8)}
             for m, u, x, y in zip(ids, units, lon, lat, strict=True)
+        ])
+        around = rng.choice(n, size=fences, replace=False)
+        conn.execute(insert(Fence), [
+            {"name": f"bench {i}", "kind": "sensitive_area", "center_lon": float(lon[j]), "center_lat": float(lat[j]),
+             "radius_m": float(rng.uniform(100, 400)), "leave_after_s": 300, "active": True}
+            for i, j in enumerate(around)
         ])
     engine.dispose()
     return ids, lon, lat
@@ -167,6 +177,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--fences", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     env = {**os.environ, "JIEFANG_DATABASE_URL": args.database_url, "JIEFANG_DEMO_PASSWORD": "bench-password"}
@@ -174,7 +185,7 @@ def main() -> None:
 
     subprocess.run([sys.executable, "-m", "jiefang.cli", "demo", "--scale", "city", "--no-serve"],
                    env=env, check=True, capture_output=True)
-    ids, lon, lat = put_on_duty(args.database_url, args.on_duty, rng)
+    ids, lon, lat = put_on_duty(args.database_url, args.on_duty, args.fences, rng)
     t0 = time.time() - 30 * args.rounds - 30  # client times in the recent past, WebSocket rounds after HTTP's
     http_rounds = rounds_of_fixes(ids, lon, lat, args.rounds, args.batch, rng, t0)
     ws_rounds = rounds_of_fixes(ids, lon, lat, args.rounds, args.batch, rng, t0 + 15 * args.rounds)
@@ -192,8 +203,8 @@ def main() -> None:
                 time.sleep(0.2)
         token = httpx.post(f"{base}/api/auth/login",
                            json={"username": "admin", "password": "bench-password"}).json()["token"]
-        table = Table(title=f"Position ingest through one worker: {args.on_duty:,} on duty, batches of "
-                            f"{args.batch}, {args.clients} connections, {args.rounds} rounds")
+        table = Table(title=f"Position ingest through one worker: {args.on_duty:,} on duty, {args.fences:,} "
+                            f"fences, batches of {args.batch}, {args.clients} connections, {args.rounds} rounds")
         for col in ("path", "fixes", "fixes/s", "batch p50 ms", "batch p99 ms", "accepted"):
             table.add_column(col, justify="left" if col == "path" else "right")
         n = args.rounds * ids.size
@@ -203,6 +214,10 @@ def main() -> None:
         rates = [_row(table, "HTTP POST /api/positions/batch", n, *http),
                  _row(table, "WebSocket fixes frames", n, *ws)]
         console.print(table)
+        with make_engine(args.database_url).connect() as conn:
+            events = conn.scalar(select(func.count()).select_from(FenceEvent))
+            kept = conn.scalar(select(func.count()).select_from(TrackPoint))
+        console.print(f"stored: {kept:,} track points, {events:,} fence events")
         verdict = "met" if min(rates) >= 10_000 else "NOT met"
         console.print(f"server peak RSS: {_peak_rss_mib(server.pid):.0f} MiB; "
                       f"slowest path {min(rates):,.0f} fixes/s (target ≥ 10,000: {verdict})")
