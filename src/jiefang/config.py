@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     track_every_s: float = Field(default=60.0, gt=0, description="keep a track point at least this often")
     track_moved_m: float = Field(default=100.0, gt=0, description="or when the member moved this far")
     track_retention_days: float = Field(default=90.0, gt=0, description="track points older than this are deleted")
+    playbook_dir: Path | None = Field(default=None, description="folder of playbook YAML files; shipped ones if unset")
+    mqtt_host: str | None = Field(default=None, description="MQTT broker of IoT alarms; no alarm intake if unset")
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_topic: str = Field(default="jiefang/alarms/#", min_length=1, max_length=200)
+    mqtt_client_id: str = Field(default="jiefang-alarms", min_length=1, max_length=64)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=500, gt=0)
 

@@ -137,3 +137,10 @@ def test_rostered_check_in_ends_automatically_at_shift_end_plus_grace(client, le
         s.refresh(duty)
         assert duty.check_out_reason == "shift_end" and duty.checked_out_at == expected_end
         assert board.board(s, "city").total_on_duty == 0
+
+
+def test_shift_times_with_a_utc_offset_are_refused(client, leader):
+    unit_id = client.get("/api/auth/me", headers=leader).json()["unit_id"]
+    r = client.post(f"/api/units/{unit_id}/shifts", headers=leader,
+                    json={"name": "夜班", "start_time": "00:00:00+16:00", "end_time": "08:00:00"})
+    assert r.status_code == 422 and "UTC offset" in r.json()["message"]

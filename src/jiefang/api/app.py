@@ -15,8 +15,12 @@ from jiefang.api.errors import install_error_handlers
 from jiefang.areas.api import router as areas_router
 from jiefang.config import Settings, get_settings
 from jiefang.db import make_engine, session_factory, session_scope
+from jiefang.dispatch.api import router as dispatch_router
+from jiefang.dispatch.service import Dispatcher
 from jiefang.duty.api import router as duty_router
 from jiefang.events import EventBus
+from jiefang.incidents.api import router as incidents_router
+from jiefang.incidents.playbooks import load_playbooks
 from jiefang.people.api import auth_router
 from jiefang.people.api import router as people_router
 from jiefang.schemas import ERROR_RESPONSES
@@ -43,7 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with session_scope(sessions) as session:
             app_.state.tracker = build_tracker(session, settings)
         follow_duty(bus, app_.state.tracker, sessions)
-        tasks = background.start(sessions, app_.state.tracker, bus, settings)
+        app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
+        tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher)
         yield
         for task in tasks:
             task.cancel()
@@ -62,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
-                   overview.router):
+                   incidents_router, dispatch_router, overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

@@ -1,5 +1,6 @@
-"""Work the server does on its own clock: automatic check-out, keeping the live picture in step
-with the database, patrol-absence alerts, the positions feed of the map, track retention."""
+"""Work the server does on its own clock: dispatch deadlines and arrivals, automatic check-out,
+keeping the live picture in step with the database, patrol-absence alerts, the positions feed of
+the map, track retention."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jiefang.config import Settings
 from jiefang.db import session_scope
+from jiefang.dispatch.service import Dispatcher, sweep
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
 from jiefang.tracking.live import LiveTracker
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 POSITIONS_EVERY_S = 2.0
 HOUSEKEEPING_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0
+DISPATCH_EVERY_S = 1.0
 
 
 def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
@@ -59,8 +62,14 @@ async def _every(period_s: float, what: str, work: Callable[[], object]) -> None
             log.exception("%s failed; will retry", what)
 
 
+def run_dispatch(sessions: sessionmaker[Session], dispatcher: Dispatcher) -> dict[str, int]:
+    """Run the dispatch deadlines now due (silence, arrivals, short tiers); return what happened."""
+    with session_scope(sessions) as session:
+        return sweep(session, dispatcher)
+
+
 def start(
-    sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings
+    sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings, dispatcher: Dispatcher
 ) -> list[asyncio.Task[None]]:
     """Start the background loops; return their tasks (cancel them at shutdown)."""
 
@@ -74,5 +83,6 @@ def start(
         (POSITIONS_EVERY_S, "positions feed", lambda: publish_position_changes(tracker, bus)),
         (HOUSEKEEPING_EVERY_S, "housekeeping", lambda: housekeeping(sessions, tracker, bus)),
         (PURGE_EVERY_S, "track purge", purge),
+        (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from jiefang.config import Settings
+from jiefang.dispatch.service import Dispatcher
 from jiefang.errors import Forbidden, InvalidInput, Unauthorized
 from jiefang.events import EventBus
 from jiefang.people.access import Principal
@@ -42,6 +43,10 @@ def get_tracker(request: Request) -> LiveTracker:
     return request.app.state.tracker
 
 
+def get_dispatcher(request: Request) -> Dispatcher:
+    return request.app.state.dispatcher
+
+
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 SearchQuery = Annotated[
@@ -52,6 +57,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 TrackerDep = Annotated[LiveTracker, Depends(get_tracker)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 def get_token(

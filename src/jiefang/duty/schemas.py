@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from jiefang.schemas import DbId, SafeStr
 
@@ -29,6 +29,13 @@ class ShiftIn(BaseModel):
         description="ISO weekdays the shift starts on (1 = Monday)",
     )
     min_on_duty: int = Field(1, ge=0, le=1000, description="fewer on duty than this flags an empty post")
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _local_time(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a shift time is a local time of day, without a UTC offset")
+        return value
 
     @model_validator(mode="after")
     def _not_empty(self) -> ShiftIn:

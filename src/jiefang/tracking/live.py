@@ -149,6 +149,11 @@ class LiveTracker:
     def placed(self, member_id: int) -> Placed | None:
         return self._placed.get(member_id)
 
+    def unit_of(self, member_id: int) -> int | None:
+        """Return the unit of a member on duty here (None if not on duty here)."""
+        placed = self._placed.get(member_id)
+        return None if placed is None else placed.unit_id
+
     def snapshot(self) -> dict[int, Placed]:
         """Return every member on duty here and where they are."""
         with self._lock:

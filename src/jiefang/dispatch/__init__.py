@@ -1,0 +1,1 @@
+"""Responder selection, 1-3-5 waves, acknowledgements, escalation and arrival."""

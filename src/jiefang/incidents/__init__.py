@@ -1,0 +1,1 @@
+"""Incidents: intake (console, phone SOS, external systems, IoT alarms), playbooks, timeline."""

@@ -1,0 +1,80 @@
+"""HTTP routes for incidents: console reports, SOS, external intake, reading, closing, devices."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from jiefang.api.deps import DispatcherDep, IdPath, PrincipalDep, SessionDep, require_roles
+from jiefang.dispatch import service as dispatch_service
+from jiefang.incidents import service
+from jiefang.incidents.schemas import (
+    CloseIn,
+    DeviceIn,
+    DeviceOut,
+    IncidentCreated,
+    IncidentDetail,
+    IncidentIn,
+    IncidentOut,
+    SosIn,
+)
+from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
+
+router = APIRouter(prefix="/api", tags=["incidents"])
+OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
+
+
+@router.post("/incidents", response_model=IncidentOut, status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
+def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn) -> IncidentOut:
+    """Report an incident at the console; the 1-3-5 dispatch starts at once."""
+    return IncidentOut.model_validate(service.report(session, d, who, data))
+
+
+@router.post("/incidents/sos", response_model=IncidentOut, status_code=status.HTTP_201_CREATED)
+def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn) -> IncidentOut:
+    """One-tap SOS from a member's phone at its position."""
+    return IncidentOut.model_validate(service.sos(session, d, who, data))
+
+
+@router.post("/incidents/external", response_model=IncidentCreated, status_code=status.HTTP_201_CREATED,
+             responses={200: {"model": IncidentCreated, "description": "the key was used before: that incident"}})
+def report_external(
+    session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn, response: Response,
+    idempotency_key: Annotated[str, Header(min_length=1, max_length=100)],
+) -> IncidentCreated:
+    """Intake from an external system; the same Idempotency-Key never creates two incidents."""
+    incident, created = service.report_external(session, d, who, data, idempotency_key)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return IncidentCreated(**IncidentOut.model_validate(incident).model_dump(), created=created)
+
+
+@router.get("/incidents", response_model=list[IncidentOut])
+def list_incidents(
+    session: SessionDep, who: PrincipalDep, status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+    type_: Annotated[str | None, Query(alias="type", max_length=40)] = None, open_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[IncidentOut]:
+    """Incidents you may see, newest first."""
+    rows = service.list_incidents(session, who, status_, type_, open_only, limit, offset)
+    return [IncidentOut.model_validate(i) for i in rows]
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentDetail)
+def get_incident(session: SessionDep, who: PrincipalDep, incident_id: IdPath) -> IncidentDetail:
+    """An incident with its tiers, alerts, timeline and 1-3-5 compliance."""
+    return service.detail(session, who, incident_id)
+
+
+@router.post("/incidents/{incident_id}/close", response_model=IncidentOut, dependencies=[OPERATORS])
+def close(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath, data: CloseIn) -> IncidentOut:
+    """Close with an outcome and notes; alerts still unanswered are withdrawn."""
+    incident = service.get_incident(session, who, incident_id)
+    return IncidentOut.model_validate(dispatch_service.close(session, d, who, incident, data.outcome, data.notes))
+
+
+@router.post("/alarm-devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)
+def register_device(session: SessionDep, who: PrincipalDep, data: DeviceIn) -> DeviceOut:
+    """Register an IoT alarm button or sensor to a unit."""
+    return DeviceOut.model_validate(service.register_device(session, who, data))
