@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from jiefang.dispatch.api import router as dispatch_router
 from jiefang.dispatch.service import Dispatcher
 from jiefang.duty.api import router as duty_router
 from jiefang.events import EventBus
+from jiefang.incidents.alarms import start_alarm_intake
 from jiefang.incidents.api import router as incidents_router
 from jiefang.incidents.playbooks import load_playbooks
 from jiefang.people.api import auth_router
@@ -49,7 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_duty(bus, app_.state.tracker, sessions)
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
         tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher)
+        app_.state.alarms = await asyncio.to_thread(start_alarm_intake, settings, sessions, app_.state.dispatcher)
         yield
+        if app_.state.alarms is not None:
+            app_.state.alarms.stop()
         for task in tasks:
             task.cancel()
         engine.dispose()
