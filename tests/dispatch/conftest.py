@@ -33,9 +33,8 @@ class Crew:
         return self.lon + metres / (111_195.0 * math.cos(math.radians(self.lat))), self.lat
 
 
-@pytest.fixture
-def crew(client, admin, leader, sessions, settings) -> Crew:
-    unit_id = client.get("/api/auth/me", headers=leader).json()["unit_id"]
+def put_crew_on_duty(sessions, unit_id: int) -> Crew:  # type: ignore[no-untyped-def]
+    """Open duty sessions: two plain members of the unit at its site, others of other units east of it."""
     with sessions() as s:
         unit = s.get_one(Unit, unit_id)
         ranked = select(MemberSkill.member_id).where(MemberSkill.skill.in_(RANKED_SKILLS))
@@ -44,19 +43,30 @@ def crew(client, admin, leader, sessions, settings) -> Crew:
         others = list(s.scalars(plain.where(Member.unit_id != unit_id).limit(len(OTHERS_M))))
         crew = Crew(unit_id, unit.lon, unit.lat, own, others, {})
         now = utcnow()
-        places = [(m, 10.0) for m in own] + list(zip(others, OTHERS_M, strict=True))
-        for m, metres in places:
+        for m, metres in [(m, 10.0) for m in own] + list(zip(others, OTHERS_M, strict=True)):
             lon, lat = crew.east(metres)
-            unit_of = s.get_one(Member, m).unit_id
-            s.add(DutySession(member_id=m, unit_id=unit_of, checked_in_at=now, check_in_lon=lon, check_in_lat=lat,
-                              check_in_distance_m=5.0, auto_checkout_at=now + timedelta(hours=8)))
+            s.add(DutySession(member_id=m, unit_id=s.get_one(Member, m).unit_id, checked_in_at=now,
+                              check_in_lon=lon, check_in_lat=lat, check_in_distance_m=5.0,
+                              auto_checkout_at=now + timedelta(hours=8)))
         s.commit()
-        sync_on_duty(s, client.app.state.tracker)
-    for m in own + others:
+    return crew
+
+
+def give_logins(http, admin: dict[str, str], crew: Crew, password: str) -> None:  # type: ignore[no-untyped-def]
+    """Create a member account for each of the crew and log it in (``http``: a TestClient or httpx client)."""
+    for m in crew.own + crew.others:
         username = f"crew-{m}"
-        r = client.post("/api/accounts", headers=admin, json={
-            "username": username, "password": settings.demo_password, "role": "member", "member_id": m})
+        r = http.post("/api/accounts", headers=admin, json={
+            "username": username, "password": password, "role": "member", "member_id": m})
         assert r.status_code == 201, r.text
-        token = client.post("/api/auth/login", json={"username": username, "password": settings.demo_password})
+        token = http.post("/api/auth/login", json={"username": username, "password": password})
         crew.headers[m] = {"Authorization": f"Bearer {token.json()['token']}"}
+
+
+@pytest.fixture
+def crew(client, admin, leader, sessions, settings) -> Crew:
+    crew = put_crew_on_duty(sessions, client.get("/api/auth/me", headers=leader).json()["unit_id"])
+    with sessions() as s:
+        sync_on_duty(s, client.app.state.tracker)  # as the housekeeping loop would within 30 s
+    give_logins(client, admin, crew, settings.demo_password)
     return crew
