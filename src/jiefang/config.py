@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     mqtt_topic: str = Field(default="jiefang/alarms/#", min_length=1, max_length=200)
     mqtt_client_id: str = Field(default="jiefang-alarms", min_length=1, max_length=64)
+    cap_sender: str = Field(default="jiefang", pattern=r"^[^\s,<&]{1,100}$",
+                            description="CAP <sender> of exported alerts, e.g. the deployment's domain")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=500, gt=0)
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse
 
-from jiefang.api.deps import DispatcherDep, IdPath, PrincipalDep, SessionDep, require_roles
+from jiefang.api.deps import DispatcherDep, IdPath, PrincipalDep, SessionDep, SettingsDep, require_roles
 from jiefang.dispatch import service as dispatch_service
 from jiefang.incidents import service
+from jiefang.incidents.interchange import CAP_MEDIA_TYPE, GEOJSON_MEDIA_TYPE, incident_to_cap, incident_to_geojson
 from jiefang.incidents.schemas import (
     CloseIn,
     DeviceIn,
@@ -23,8 +26,6 @@ from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
-
-
 @router.post("/incidents", response_model=IncidentOut, status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
 def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn) -> IncidentOut:
     """Report an incident at the console; the 1-3-5 dispatch starts at once."""
@@ -65,6 +66,43 @@ def list_incidents(
 def get_incident(session: SessionDep, who: PrincipalDep, incident_id: IdPath) -> IncidentDetail:
     """An incident with its tiers, alerts, timeline and 1-3-5 compliance."""
     return service.detail(session, who, incident_id)
+
+
+@router.get(
+    "/incidents/{incident_id}/cap.xml",
+    response_model=None,
+    responses={
+        200: {
+            "content": {CAP_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "description": "the incident as an OASIS Common Alerting Protocol 1.2 message for its current status",
+        }
+    },
+)
+def get_incident_cap(
+    session: SessionDep, settings: SettingsDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath,
+    lang: Annotated[Literal["zh-CN", "en-US"], Query(description="language of the message text")] = "zh-CN",
+) -> Response:
+    """The incident as a CAP 1.2 alert (Alert, then Update or Cancel as it progresses), times in local time."""
+    incident = service.get_incident(session, who, incident_id)
+    body = incident_to_cap(incident, d.playbooks.get(incident.type), sender=settings.cap_sender, lang=lang,
+                           tz=ZoneInfo(settings.timezone))
+    return Response(body, media_type=CAP_MEDIA_TYPE)
+
+
+@router.get(
+    "/incidents/{incident_id}/geojson",
+    response_model=None,
+    responses={
+        200: {
+            "content": {GEOJSON_MEDIA_TYPE: {"schema": {"type": "object"}}},
+            "description": "the incident as a GeoJSON Feature (RFC 7946): a WGS84 Point and its properties",
+        }
+    },
+)
+def get_incident_geojson(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath) -> Response:
+    """The incident as a GeoJSON Feature, for maps and GIS tools."""
+    incident = service.get_incident(session, who, incident_id)
+    return JSONResponse(incident_to_geojson(incident, d.playbooks.get(incident.type)), media_type=GEOJSON_MEDIA_TYPE)
 
 
 @router.post("/incidents/{incident_id}/close", response_model=IncidentOut, dependencies=[OPERATORS])
