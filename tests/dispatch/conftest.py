@@ -15,7 +15,10 @@ from jiefang.people.models import Member, MemberSkill
 from jiefang.tracking.service import sync_on_duty
 from jiefang.units.models import Unit
 
-# metres east of the site of the members of other units on duty (own unit: two at the site)
+# metres east of the site: the site unit's two members on duty (near enough to answer first, outside
+# the 100 m arrival radius, so the background sweep does not mark them on scene on its own) ...
+OWN_M = 150.0
+# ... and the members of other units on duty
 OTHERS_M = (200, 300, 400, 500, 600, 700, 900, 1100, 1400, 2000)
 RANKED_SKILLS = ("ex_military", "mediation")  # the public-order playbook ranks these first: keep order plain
 
@@ -34,7 +37,7 @@ class Crew:
 
 
 def put_crew_on_duty(sessions, unit_id: int) -> Crew:  # type: ignore[no-untyped-def]
-    """Open duty sessions: two plain members of the unit at its site, others of other units east of it."""
+    """Open duty sessions: two plain members of the unit near its site, others of other units east of it."""
     with sessions() as s:
         unit = s.get_one(Unit, unit_id)
         ranked = select(MemberSkill.member_id).where(MemberSkill.skill.in_(RANKED_SKILLS))
@@ -43,7 +46,7 @@ def put_crew_on_duty(sessions, unit_id: int) -> Crew:  # type: ignore[no-untyped
         others = list(s.scalars(plain.where(Member.unit_id != unit_id).limit(len(OTHERS_M))))
         crew = Crew(unit_id, unit.lon, unit.lat, own, others, {})
         now = utcnow()
-        for m, metres in [(m, 10.0) for m in own] + list(zip(others, OTHERS_M, strict=True)):
+        for m, metres in [(m, OWN_M) for m in own] + list(zip(others, OTHERS_M, strict=True)):
             lon, lat = crew.east(metres)
             s.add(DutySession(member_id=m, unit_id=s.get_one(Member, m).unit_id, checked_in_at=now,
                               check_in_lon=lon, check_in_lat=lat, check_in_distance_m=5.0,

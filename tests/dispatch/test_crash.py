@@ -98,7 +98,7 @@ def test_sigkill_mid_dispatch_loses_no_answer_and_the_timers_resume(database_url
         server.kill()
         server.wait(10)
     by_member = {a["member_id"]: a for a in detail["assignments"]}
-    # kept: the one at the site has since been seen on scene by position, which keeps the answer
+    # kept: accepted, or arrived where a position has since put the member on scene (the answer stays)
     assert accepted and all(by_member[m]["status"] in ("accepted", "arrived") and by_member[m]["answered_at"]
                             for m in accepted)
     silent = [a for a in detail["assignments"] if a["member_id"] not in accepted and a["id"] in

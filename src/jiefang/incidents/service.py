@@ -190,7 +190,7 @@ def register_device(session: Session, who: Principal, data: DeviceIn) -> AlarmDe
     return device
 
 
-def _visible(who: Principal) -> object:
+def visible_incidents(who: Principal) -> object:
     """The incidents a role may read."""
     if who.role == CITY_ADMIN:
         return True
@@ -205,7 +205,7 @@ def _visible(who: Principal) -> object:
 
 def get_incident(session: Session, who: Principal, incident_id: int) -> Incident:
     """Return an incident the caller may see; raises NotFound (also for one outside their scope)."""
-    incident = session.scalar(select(Incident).where(Incident.id == incident_id, _visible(who)))  # type: ignore[arg-type]
+    incident = session.scalar(select(Incident).where(Incident.id == incident_id, visible_incidents(who)))  # type: ignore[arg-type]
     if incident is None:
         raise NotFound(f"incident {incident_id} not found")
     return incident
@@ -214,7 +214,7 @@ def get_incident(session: Session, who: Principal, incident_id: int) -> Incident
 def list_incidents(session: Session, who: Principal, status: str | None, type_: str | None, open_only: bool,
                    limit: int, offset: int) -> list[Incident]:
     """Return visible incidents, newest first, filtered."""
-    stmt = select(Incident).where(_visible(who)).order_by(Incident.reported_at.desc(), Incident.id.desc())  # type: ignore[arg-type]
+    stmt = select(Incident).where(visible_incidents(who)).order_by(Incident.reported_at.desc(), Incident.id.desc())  # type: ignore[arg-type]
     if status:
         stmt = stmt.where(Incident.status == status)
     if type_:

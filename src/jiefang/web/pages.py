@@ -1,4 +1,4 @@
-"""Serve the command-centre page and its vendored Leaflet files from the FastAPI app."""
+"""Serve the command-centre page, the 1-3-5 compliance report and vendored Leaflet files from the FastAPI app."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 def mount_web(app: FastAPI) -> None:
-    """Mount the static files at /static, Leaflet under /static/vendor/, and the page at GET /.
+    """Mount the static files at /static, Leaflet under /static/vendor/, the page at GET / and the
+    compliance report at GET /compliance.html.
 
     Vendor mounts come first: Starlette matches mounts in order and /static would shadow them.
     """
@@ -37,3 +38,8 @@ def mount_web(app: FastAPI) -> None:
     def command_centre() -> FileResponse:
         """Return the command-centre page."""
         return FileResponse(STATIC_DIR / "index.html", headers=_NO_CACHE)
+
+    @app.get("/compliance.html", include_in_schema=False)
+    def compliance_report() -> FileResponse:
+        """Return the 1-3-5 compliance report page."""
+        return FileResponse(STATIC_DIR / "compliance.html", headers=_NO_CACHE)

@@ -1,0 +1,112 @@
+"""The 1-3-5 compliance report page against the real server: bars, histogram and table drawn from
+an incident reported and answered through the API, Chinese first, then English."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+SignIn = Callable[..., None]
+Headers = dict[str, str]
+LOADED_JS = "document.body.dataset.complianceLoaded > 0"
+
+
+@pytest.fixture
+def api(live_server: Any) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+def _login(api: httpx.Client, username: str, password: str) -> Headers:
+    answer = api.post("/api/auth/login", json={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def _call(api: httpx.Client, method: str, path: str, headers: Headers, body: Any = None) -> Any:
+    answer = api.request(method, path, headers=headers, json=body)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None
+
+
+def _answered_incident(api: httpx.Client, password: str) -> dict[str, Any]:
+    """An incident at the demo unit's site: the demo member, on duty there, is alerted and on scene
+    at once (self-rescue passes); nobody else is on duty, and the incident is closed (the other
+    two tiers fail)."""
+    leader = _login(api, "leader-demo", password)
+    unit = _call(api, "GET", f"/api/units/{_call(api, 'GET', '/api/auth/me', leader)['unit_id']}", leader)
+    post = _call(api, "POST", f"/api/units/{unit['id']}/posts", leader,
+                 {"name": "正门岗", "lon": unit["lon"], "lat": unit["lat"]})
+    token = _call(api, "GET", f"/api/posts/{post['id']}/token", leader)["token"]
+    member = _login(api, "member-demo", password)
+    _call(api, "POST", "/api/duty/check-in", member, {"token": token, "lon": unit["lon"], "lat": unit["lat"]})
+    admin = _login(api, "admin", password)
+    incident = _call(api, "POST", "/api/incidents", admin,
+                     {"type": "public_order", "lon": unit["lon"], "lat": unit["lat"]})
+    [alert] = _call(api, "GET", "/api/alerts/mine", member)
+    answer = api.post(f"/api/alerts/{alert['id']}/arrived", headers=member)
+    assert answer.status_code in (200, 409), answer.text  # 409: already seen on scene by position
+    detail = _call(api, "GET", f"/api/incidents/{incident['id']}", admin)
+    assert [a["status"] for a in detail["assignments"]] == ["arrived"]
+    _call(api, "POST", f"/api/incidents/{incident['id']}/close", admin, {"outcome": "resolved"})
+    return incident
+
+
+@pytest.mark.browser
+def test_report_draws_bars_histogram_and_table_and_switches_to_english(
+    page: Page, live_server: Any, sign_in: SignIn, api: httpx.Client, js_errors: list[str], tmp_path: Path
+) -> None:
+    incident = _answered_incident(api, live_server.password)
+    sign_in()
+    page.click("[data-testid=compliance-link]")
+    page.wait_for_function(LOADED_JS)
+    expect(page.locator("[data-testid=report-title]")).to_have_text("1-3-5 达标统计")
+
+    # One district with the incident: three tier bars (self-rescue passed, the others failed),
+    # the histogram's 21 bins with the arrival in the first, and the 1/3/5 minute marks.
+    bars = page.locator("#district-bars .rate-bar")
+    expect(bars).to_have_count(3)
+    widths = [float(w) for w in bars.evaluate_all("bars => bars.map((b) => b.getAttribute('width'))")]
+    assert widths[0] > 100 * widths[1] and widths[1] == widths[2]
+    expect(page.locator("#kpis")).to_contain_text("100%")
+    histogram = page.locator("#arrival-histogram .hist-bar")
+    expect(histogram).to_have_count(21)
+    counts = histogram.evaluate_all("bars => bars.map((b) => Number(b.dataset.count))")
+    assert counts == [1] + [0] * 20
+    expect(page.locator("#arrival-histogram .mark-line")).to_have_count(3)
+    expect(page.locator("#arrival-histogram .mark-text")).to_have_text(["1分钟", "3分钟", "5分钟"])
+    rows = page.locator("[data-testid=group-table] tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("区")
+    expect(page.locator("[data-testid=group-table] tfoot")).to_contain_text("合计")
+    page.screenshot(path=tmp_path / "compliance-zh.png", full_page=True)
+
+    # By incident type: the playbook's name.
+    page.select_option("[data-testid=group-by]", "type")
+    page.wait_for_function(LOADED_JS)
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-code", incident["type"])
+    expect(rows.first).to_contain_text("一般刑事治安案件")
+
+    page.click("[data-testid=lang-switch]")
+    expect(page.locator("[data-testid=report-title]")).to_have_text("1-3-5 compliance")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("#arrival-histogram .mark-text")).to_have_text(["1 min", "3 min", "5 min"])
+    expect(page.locator("[data-testid=group-table] thead")).to_contain_text("Incidents")
+    expect(rows.first).to_contain_text("Ordinary criminal or public-order case")
+    expect(page.locator("#district-bars .rate-bar")).to_have_count(3)
+    page.screenshot(path=tmp_path / "compliance-en.png", full_page=True)
+    assert js_errors == []
+
+
+@pytest.mark.browser
+def test_report_without_a_session_asks_to_sign_in(page: Page, live_server: Any, js_errors: list[str]) -> None:
+    page.goto(f"{live_server.url}/compliance.html")
+    expect(page.locator("#report-status")).to_contain_text("请先登录指挥平台")
+    expect(page.locator("#report-status a")).to_have_attribute("href", "/")
+    assert js_errors == []
