@@ -39,6 +39,23 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def start_server(env: dict[str, str], timeout_s: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``jiefang serve`` (one worker) on a free loopback port; return it and its base URL once it answers."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "jiefang.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{base}/api/stats", timeout=1)  # 401 once it serves
+            return server, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"jiefang serve did not answer within {timeout_s:.0f} s")
+
+
 def _time(client: httpx.Client, path: str, params: dict | None, n: int) -> tuple[float, float, int]:
     samples = []
     size = 0
@@ -64,17 +81,8 @@ def main() -> None:
                    env=env, check=True, capture_output=True)
     console.print(f"database ready (seeded if it was empty) in {time.perf_counter() - t0:.1f} s")
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "jiefang.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, base = start_server(env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         token = httpx.post(f"{base}/api/auth/login",
                            json={"username": "admin", "password": "bench-password"}).json()["token"]
         client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)

@@ -47,7 +47,7 @@ from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Unit
 
 sys.path.insert(0, str(Path(__file__).parent))
-from api_city import _free_port, _peak_rss_mib
+from api_city import _peak_rss_mib, start_server
 
 console = Console()
 M_PER_DEG = 111_195.0
@@ -76,11 +76,13 @@ def put_on_duty(url: str, n: int, fences: int, rng: np.random.Generator) -> tupl
             for m, u, x, y in zip(ids, units, lon, lat, strict=True)
         ])
         around = rng.choice(n, size=fences, replace=False)
-        conn.execute(insert(Fence), [
-            {"name": f"bench {i}", "kind": "sensitive_area", "center_lon": float(lon[j]), "center_lat": float(lat[j]),
-             "radius_m": float(rng.uniform(100, 400)), "leave_after_s": 300, "active": True}
-            for i, j in enumerate(around)
-        ])
+        if fences:
+            conn.execute(insert(Fence), [
+                {"name": f"bench {i}", "kind": "sensitive_area", "center_lon": float(lon[j]),
+                 "center_lat": float(lat[j]), "radius_m": float(rng.uniform(100, 400)), "leave_after_s": 300,
+                 "active": True}
+                for i, j in enumerate(around)
+            ])
     engine.dispose()
     return ids, lon, lat
 
@@ -190,17 +192,8 @@ def main() -> None:
     http_rounds = rounds_of_fixes(ids, lon, lat, args.rounds, args.batch, rng, t0)
     ws_rounds = rounds_of_fixes(ids, lon, lat, args.rounds, args.batch, rng, t0 + 15 * args.rounds)
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "jiefang.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server, base = start_server(env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                httpx.get(f"{base}/docs", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
         token = httpx.post(f"{base}/api/auth/login",
                            json={"username": "admin", "password": "bench-password"}).json()["token"]
         table = Table(title=f"Position ingest through one worker: {args.on_duty:,} on duty, {args.fences:,} "
@@ -209,8 +202,8 @@ def main() -> None:
             table.add_column(col, justify="left" if col == "path" else "right")
         n = args.rounds * ids.size
         http = over_http(base, token, [b for r in http_rounds for b in r], args.clients)
-        ws = asyncio.run(_over_ws(f"ws://127.0.0.1:{port}/api/ws", token, [b for r in ws_rounds for b in r],
-                                  args.clients))
+        ws_url = base.replace("http://", "ws://") + "/api/ws"
+        ws = asyncio.run(_over_ws(ws_url, token, [b for r in ws_rounds for b in r], args.clients))
         rates = [_row(table, "HTTP POST /api/positions/batch", n, *http),
                  _row(table, "WebSocket fixes frames", n, *ws)]
         console.print(table)

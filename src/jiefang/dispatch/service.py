@@ -44,6 +44,8 @@ class Dispatcher:
     bus: EventBus
     playbooks: dict[str, Playbook]
     notifiers: list[Notifier] = field(default_factory=lambda: [LoggingNotifier()])
+    short_retry_s: float = 10.0  # a tier short of people searches again this often
+    _retried: dict[int, datetime] = field(default_factory=dict)  # tier id -> last search
 
     def playbook(self, incident_type: str) -> Playbook:
         """Return the playbook of a type; raises InvalidInput naming the known types."""
@@ -108,12 +110,9 @@ def _alert(session: Session, incident: Incident, c: Candidate, spec: TierSpec, n
     return a
 
 
-def dispatch(session: Session, d: Dispatcher, incident: Incident, now: datetime | None = None) -> list[Assignment]:
-    """Open the three tiers of a new incident and alert the first wave of each; return the alerts.
-
-    Commits, then tells the members (WebSocket, notifiers) and the operators.
-    """
-    now = now or utcnow()
+def open_tiers(session: Session, d: Dispatcher, incident: Incident, now: datetime) -> list[Assignment]:
+    """Open the three tiers of a new incident and alert the first wave of each, in the caller's
+    transaction; return the alerts. The caller commits, then calls ``announce``."""
     book = d.playbook(incident.type)
     taken = {a.member_id for a in _assigned(session, incident.id)}
     made: list[Assignment] = []
@@ -127,12 +126,10 @@ def dispatch(session: Session, d: Dispatcher, incident: Incident, now: datetime 
             incident.police_handover = True
     incident.status = "dispatching"
     record(session, incident.id, "dispatched", now, alerted=len(made))
-    session.commit()
-    _announce(session, d, incident, made)
     return made
 
 
-def _announce(session: Session, d: Dispatcher, incident: Incident, made: list[Assignment]) -> None:
+def announce(session: Session, d: Dispatcher, incident: Incident, made: list[Assignment]) -> None:
     """Tell each alerted member (app and notifiers) and the operators; store what notifiers said."""
     for a in made:
         alert = Alert(a.id, a.member_id, incident.id, incident.type, a.tier, incident.lon, incident.lat,
@@ -186,7 +183,7 @@ def answer(session: Session, d: Dispatcher, who: Principal, assignment_id: int, 
     session.commit()
     d.bus.publish(f"dispatch.{wanted}", incident_id=incident.id, assignment_id=a.id, member_id=a.member_id,
                   tier=a.tier, district_id=incident.district_id, unit_id=a.unit_id)
-    _announce(session, d, incident, made)
+    announce(session, d, incident, made)
     return a
 
 
@@ -255,7 +252,7 @@ def sweep(session: Session, d: Dispatcher, now: datetime | None = None) -> dict[
         counts["alerted"] += len(made)
         d.bus.publish("dispatch.timed_out", incident_id=incident_id, assignment_id=assignment_id,
                       member_id=member_id, tier=tier, district_id=incident.district_id)
-        _announce(session, d, incident, made)
+        announce(session, d, incident, made)
     counts["arrived"] = _arrivals(session, d, now)
     counts["alerted"] += _retry_short(session, d, now)
     return counts
@@ -285,10 +282,14 @@ def _retry_short(session: Session, d: Dispatcher, now: datetime) -> int:
     ).all()
     n = 0
     for tier, incident in short:
+        last = d._retried.get(tier.id)
+        if last is not None and (now - last).total_seconds() < d.short_retry_s:
+            continue
+        d._retried[tier.id] = now
         taken = {a.member_id for a in _assigned(session, incident.id)}
         made = _fill(session, d, incident, tier, _spec(d.playbook(incident.type), tier.tier), taken, now)
         session.commit()
-        _announce(session, d, incident, made)
+        announce(session, d, incident, made)
         n += len(made)
     return n
 

@@ -19,7 +19,7 @@ from jiefang.areas.service import locate
 from jiefang.db import utcnow
 from jiefang.dispatch.compliance import tier_compliance
 from jiefang.dispatch.models import Assignment, TierState
-from jiefang.dispatch.service import Dispatcher, dispatch, record
+from jiefang.dispatch.service import Dispatcher, announce, open_tiers, record
 from jiefang.errors import Forbidden, InvalidInput, NotFound
 from jiefang.geo.projection import haversine_m
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
@@ -64,16 +64,18 @@ def _new(session: Session, d: Dispatcher, *, type_: str, severity: int | None, l
 
 
 def _open(session: Session, d: Dispatcher, incident: Incident, who: Principal | None, now: datetime) -> Incident:
-    """Commit a new incident with its first timeline line, announce it, and dispatch."""
+    """Commit a new incident, its first timeline lines and its first alerts in one transaction
+    (one wait for the write lock on the way to the first alert), then tell everyone."""
     session.add(incident)
     session.flush()
     record(session, incident.id, "reported", now, account_id=who.account_id if who else None,
            member_id=incident.reporter_member_id, source=incident.source)
+    made = open_tiers(session, d, incident, now)
     session.commit()
     d.bus.publish("incident.reported", incident_id=incident.id, incident_type=incident.type,
                   severity=incident.severity, lon=incident.lon, lat=incident.lat, address=incident.address,
                   district_id=incident.district_id, unit_id=incident.unit_id, source=incident.source)
-    dispatch(session, d, incident, now)
+    announce(session, d, incident, made)
     return incident
 
 

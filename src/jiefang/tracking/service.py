@@ -131,14 +131,18 @@ def _last_points(session: Session, duties: list[DutySession]) -> dict[int, tuple
     return {m: (lon, lat) for m, lon, lat in rows if m in started}
 
 
-def sync_on_duty(session: Session, tracker: LiveTracker) -> tuple[int, int]:
-    """Bring the tracker in step with the open duty sessions; return (added, removed)."""
-    on_duty = on_duty_members(session)
-    open_ids = {m.member_id for m, _ in on_duty}
+def sync_on_duty(session: Session, tracker: LiveTracker, chunk: int = 5000) -> tuple[int, int]:
+    """Bring the tracker in step with the open duty sessions; return (added, removed).
+
+    Only ids are read for members already known, so a periodic sync at city scale stays cheap;
+    the full record is loaded only for members this process has not seen go on duty.
+    """
+    open_ids = set(session.scalars(select(DutySession.member_id).where(DutySession.checked_out_at.is_(None))))
     known = tracker.on_duty_ids()
+    missing = sorted(open_ids - known)
     added = 0
-    for member, district_id in on_duty:
-        if member.member_id not in known:
+    for start in range(0, len(missing), chunk):
+        for member, district_id in on_duty_members(session, missing[start:start + chunk]):
             tracker.go_on_duty(member, district_id)
             added += 1
     removed = sum(tracker.go_off_duty(m) for m in known - open_ids)
