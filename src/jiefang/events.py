@@ -30,6 +30,8 @@ class EventBus:
         self._handlers: list[Handler] = []
         self._recent: deque[Event] = deque(maxlen=keep)
         self._seq = itertools.count(1)
+        self._last = 0  # number of the latest event, kept or not
+        self._evicted = 0  # number of the latest kept event pushed out of the window
 
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         """Call ``handler`` with every event published from now on; return the unsubscribe function."""
@@ -43,14 +45,19 @@ class EventBus:
 
         return unsubscribe
 
-    def publish(self, type_: str, **payload: Any) -> Event:
-        """Number, keep and hand the event to every subscriber; return it.
+    def publish(self, type_: str, *, keep: bool = True, **payload: Any) -> Event:
+        """Number the event, keep it for replay (unless ``keep`` is false: a snapshot that the next
+        one supersedes), and hand it to every subscriber; return it.
 
         A failing subscriber is logged and does not stop the others.
         """
         with self._lock:
             event: Event = {"seq": next(self._seq), "type": type_, "at": datetime.now(UTC).isoformat(), **payload}
-            self._recent.append(event)
+            self._last = event["seq"]
+            if keep:
+                if len(self._recent) == self._recent.maxlen:
+                    self._evicted = self._recent[0]["seq"]
+                self._recent.append(event)
             handlers = list(self._handlers)
         for handler in handlers:
             try:
@@ -66,14 +73,11 @@ class EventBus:
         dropped, or when ``seq`` is ahead of this bus (the server restarted).
         """
         with self._lock:
-            if not self._recent:
-                return [], seq == 0
-            oldest, latest = self._recent[0]["seq"], self._recent[-1]["seq"]
             events = [e for e in self._recent if e["seq"] > seq]
-        return events, oldest <= seq + 1 and seq <= latest
+            return events, self._evicted <= seq <= self._last
 
     @property
     def last_seq(self) -> int:
         """Return the number of the latest event (0 before any)."""
         with self._lock:
-            return self._recent[-1]["seq"] if self._recent else 0
+            return self._last

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # the live picture is rebuilt from the database: open duty sessions, last kept fixes, fences
         with session_scope(sessions) as session:
             app_.state.tracker = build_tracker(session, settings)
+        gc.freeze()  # the long-lived picture just loaded need not be scanned by every full collection
         follow_duty(bus, app_.state.tracker, sessions)
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
         tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher)

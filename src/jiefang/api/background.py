@@ -35,11 +35,11 @@ def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
     by_district: dict[int | None, dict[str, list[Any]]] = {}
     for m, p in sorted(moved.items()):
         entry = by_district.setdefault(p.district_id, {"moved": [], "gone": []})
-        entry["moved"].append([m, p.unit_id, round(p.lon, 6), round(p.lat, 6)])
+        entry["moved"].append((m, p.unit_id, round(p.lon, 6), round(p.lat, 6)))
     for m, district_id in sorted(gone.items()):
         by_district.setdefault(district_id, {"moved": [], "gone": []})["gone"].append(m)
-    for district_id, entry in by_district.items():
-        bus.publish("positions", district_id=district_id, **entry)
+    for district_id, entry in by_district.items():  # not kept for replay: a reconnecting map reloads
+        bus.publish("positions", keep=False, district_id=district_id, **entry)
     return len(moved) + len(gone)
 
 

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -144,7 +145,7 @@ async def _write(
 ) -> None:
     """Send queued events; re-check the token every RECHECK_S; tell a lagging client to resync."""
     loop = asyncio.get_running_loop()
-    next_check = loop.time() + RECHECK_S
+    next_check = loop.time() + RECHECK_S * random.uniform(0.5, 1.0)  # sockets opened together spread out
     while True:
         try:
             event = await asyncio.wait_for(queue.get(), max(0.1, next_check - loop.time()))

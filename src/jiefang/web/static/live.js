@@ -6,14 +6,13 @@ import { getToken } from "./api.js";
 const BACKOFF_MIN_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
 const PING_EVERY_MS = 25_000; // keeps idle proxies from closing the socket
-const REPLAY_LIMIT = 4_000; // the server keeps 5,000 events: a longer gap cannot be replayed
 const UNAUTHORIZED = 4401;
 
 /**
  * The event feed. Handlers:
  * - `onEvent(event)` for every new event, in order, each once;
- * - `onReload()` when the state must be fetched afresh: first connection, the server's
- *   "resync", a gap too long to replay, a restarted server;
+ * - `onReload()` when the state must be fetched afresh: first connection, a restarted server,
+ *   or the server's "resync" (it no longer holds all the events missed since `since`);
  * - `onState("connecting" | "live" | "offline")`;
  * - `onUnauthorized()` when the server refuses the token (the feed then stops).
  */
@@ -105,8 +104,7 @@ export class LiveFeed {
   greeted(seq) {
     this.attempt = 0;
     const restarted = this.lastSeq !== null && seq < this.lastSeq;
-    const gapTooLong = this.lastSeq !== null && seq - this.lastSeq > REPLAY_LIMIT;
-    const reload = this.needsReload || this.lastSeq === null || restarted || gapTooLong;
+    const reload = this.needsReload || this.lastSeq === null || restarted;
     if (reload) {
       this.lastSeq = seq;
       this.needsReload = false;
