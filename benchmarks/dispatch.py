@@ -28,7 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from jiefang.dispatch.selection import TierNeed, select_responders
-from jiefang.incidents.playbooks import Playbook, shipped_playbooks
+from jiefang.dispatch.service import tier_need
+from jiefang.incidents.playbooks import shipped_playbooks
 from jiefang.simulation.city import CITY_PROJECTION, build_city
 from jiefang.tracking.index import EQUIPMENT_KEYS, SKILL_KEYS, PositionIndex, PositionStore, names_mask
 from jiefang.tracking.redis_store import RedisPositionStore
@@ -37,11 +38,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tracking import M_PER_DEG, OnDuty, percentiles_us
 
 console = Console(width=None if sys.stdout.isatty() else 150)
-
-
-def needs_of(book: Playbook) -> list[TierNeed]:
-    return [TierNeed(t.tier, t.responders, t.search_radius_m, tuple(t.skills_all), tuple(t.skills_any),
-                     tuple(t.equipment), t.own_unit) for t in book.tiers]
 
 
 def time_decisions(store: PositionStore, cases: list[tuple[float, float, int, list[TierNeed]]],
@@ -130,7 +126,7 @@ def main() -> None:
         u = int(on_duty.unit[i])
         lon = float(city.units.lon[u] + rng.normal(0, 30) / M_PER_DEG)
         lat = float(city.units.lat[u] + rng.normal(0, 30) / M_PER_DEG)
-        cases.append((lon, lat, u, needs_of(books[int(rng.integers(len(books)))])))
+        cases.append((lon, lat, u, [tier_need(t) for t in books[int(rng.integers(len(books)))].tiers]))
 
     rows = []
     ours = time_decisions(index, cases, units.get)

@@ -15,7 +15,7 @@ import pytest
 MQTT_HOST = os.environ.get("JIEFANG_TEST_MQTT_HOST", "127.0.0.1")
 MQTT_PORT = int(os.environ.get("JIEFANG_TEST_MQTT_PORT", "1883"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-WAIT_S = 10.0
+WAIT_S = 10.0  # upper bound of any wait; a passing test waits only as long as delivery takes
 
 
 def encode(payload: dict[str, Any]) -> bytes:

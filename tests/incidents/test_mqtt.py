@@ -21,13 +21,9 @@ from hypothesis import strategies as st
 from jiefang.errors import InvalidInput
 from jiefang.incidents.mqtt import MAX_PAYLOAD_BYTES, AlarmMessage, AlarmSubscriber, parse_alarm
 
-WAIT_S = 10.0  # upper bound of any wait; a passing test waits only as long as delivery takes
+from .conftest import WAIT_S, encode  # type: ignore[import-not-found]
 
 GOOD = {"device_id": "btn-0042", "alarm_type": "panic_button", "lon": 113.3245, "lat": 23.1066}
-
-
-def encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False).encode()
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:

@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from jiefang.api.app import create_app
@@ -119,3 +121,27 @@ def sign_in(page, live_server: LiveServer) -> Callable[..., None]:  # type: igno
         page.wait_for_function(UNITS_LOADED_JS)
 
     return _sign_in
+
+
+Headers = dict[str, str]
+
+
+@pytest.fixture
+def api(live_server: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client of the live server: the page's server, with its own event bus and tracker."""
+    with httpx.Client(base_url=live_server.url, timeout=10) as client:
+        yield client
+
+
+def login_http(api: httpx.Client, username: str, password: str) -> Headers:
+    """Log in over HTTP; return the Authorization header."""
+    answer = api.post("/api/auth/login", json={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+
+def call(api: httpx.Client, method: str, path: str, headers: Headers, body: Any = None) -> Any:
+    """Make an API call that must succeed; return its JSON body (None when empty)."""
+    answer = api.request(method, path, headers=headers, json=body)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None

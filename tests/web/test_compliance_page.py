@@ -3,7 +3,7 @@ an incident reported and answered through the API, Chinese first, then English."
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,49 +11,32 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from .conftest import call, login_http  # type: ignore[import-not-found]
+
 SignIn = Callable[..., None]
-Headers = dict[str, str]
 LOADED_JS = "document.body.dataset.complianceLoaded > 0"
-
-
-@pytest.fixture
-def api(live_server: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live_server.url, timeout=10) as client:
-        yield client
-
-
-def _login(api: httpx.Client, username: str, password: str) -> Headers:
-    answer = api.post("/api/auth/login", json={"username": username, "password": password})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def _call(api: httpx.Client, method: str, path: str, headers: Headers, body: Any = None) -> Any:
-    answer = api.request(method, path, headers=headers, json=body)
-    assert answer.status_code < 300, answer.text
-    return answer.json() if answer.content else None
 
 
 def _answered_incident(api: httpx.Client, password: str) -> dict[str, Any]:
     """An incident at the demo unit's site: the demo member, on duty there, is alerted and on scene
     at once (self-rescue passes); nobody else is on duty, and the incident is closed (the other
     two tiers fail)."""
-    leader = _login(api, "leader-demo", password)
-    unit = _call(api, "GET", f"/api/units/{_call(api, 'GET', '/api/auth/me', leader)['unit_id']}", leader)
-    post = _call(api, "POST", f"/api/units/{unit['id']}/posts", leader,
+    leader = login_http(api, "leader-demo", password)
+    unit = call(api, "GET", f"/api/units/{call(api, 'GET', '/api/auth/me', leader)['unit_id']}", leader)
+    post = call(api, "POST", f"/api/units/{unit['id']}/posts", leader,
                  {"name": "正门岗", "lon": unit["lon"], "lat": unit["lat"]})
-    token = _call(api, "GET", f"/api/posts/{post['id']}/token", leader)["token"]
-    member = _login(api, "member-demo", password)
-    _call(api, "POST", "/api/duty/check-in", member, {"token": token, "lon": unit["lon"], "lat": unit["lat"]})
-    admin = _login(api, "admin", password)
-    incident = _call(api, "POST", "/api/incidents", admin,
+    token = call(api, "GET", f"/api/posts/{post['id']}/token", leader)["token"]
+    member = login_http(api, "member-demo", password)
+    call(api, "POST", "/api/duty/check-in", member, {"token": token, "lon": unit["lon"], "lat": unit["lat"]})
+    admin = login_http(api, "admin", password)
+    incident = call(api, "POST", "/api/incidents", admin,
                      {"type": "public_order", "lon": unit["lon"], "lat": unit["lat"]})
-    [alert] = _call(api, "GET", "/api/alerts/mine", member)
+    [alert] = call(api, "GET", "/api/alerts/mine", member)
     answer = api.post(f"/api/alerts/{alert['id']}/arrived", headers=member)
     assert answer.status_code in (200, 409), answer.text  # 409: already seen on scene by position
-    detail = _call(api, "GET", f"/api/incidents/{incident['id']}", admin)
+    detail = call(api, "GET", f"/api/incidents/{incident['id']}", admin)
     assert [a["status"] for a in detail["assignments"]] == ["arrived"]
-    _call(api, "POST", f"/api/incidents/{incident['id']}/close", admin, {"outcome": "resolved"})
+    call(api, "POST", f"/api/incidents/{incident['id']}/close", admin, {"outcome": "resolved"})
     return incident
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +15,9 @@ from playwright.sync_api import Page, expect
 
 from jiefang.tracking.fences import FENCE_KINDS
 
+from .conftest import Headers, call, login_http  # type: ignore[import-not-found]
+
 SignIn = Callable[..., None]
-Headers = dict[str, str]
 
 FENCES_LOADED_JS = "document.body.dataset.fencesShown !== undefined"
 PICTURE_LOADED_JS = f"document.body.dataset.membersOnDuty !== undefined && {FENCES_LOADED_JS}"
@@ -26,40 +27,21 @@ MAP_AT_REST_JS = "!document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-
 POPUP_SHOWN_JS = "getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
 
 
-@pytest.fixture
-def api(live_server: Any) -> Iterator[httpx.Client]:
-    """An HTTP client of the live server: the page's server, with its own event bus and tracker."""
-    with httpx.Client(base_url=live_server.url, timeout=10) as client:
-        yield client
-
-
-def _login(api: httpx.Client, username: str, password: str) -> Headers:
-    answer = api.post("/api/auth/login", json={"username": username, "password": password})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def _call(api: httpx.Client, method: str, path: str, headers: Headers, body: Any = None) -> Any:
-    answer = api.request(method, path, headers=headers, json=body)
-    assert answer.status_code < 300, answer.text
-    return answer.json() if answer.content else None
-
-
 def _put_demo_member_on_duty(api: httpx.Client, password: str) -> tuple[Headers, float, float]:
     """Check the demo member in at a new post of their unit; return their headers and the post's lon, lat."""
-    leader = _login(api, "leader-demo", password)
-    unit_id = _call(api, "GET", "/api/auth/me", leader)["unit_id"]
-    unit = _call(api, "GET", f"/api/units/{unit_id}", leader)
+    leader = login_http(api, "leader-demo", password)
+    unit_id = call(api, "GET", "/api/auth/me", leader)["unit_id"]
+    unit = call(api, "GET", f"/api/units/{unit_id}", leader)
     lon, lat = unit["lon"], unit["lat"]
-    post = _call(api, "POST", f"/api/units/{unit_id}/posts", leader, {"name": "正门岗", "lon": lon, "lat": lat})
-    token = _call(api, "GET", f"/api/posts/{post['id']}/token", leader)["token"]
-    member = _login(api, "member-demo", password)
-    _call(api, "POST", "/api/duty/check-in", member, {"token": token, "lon": lon, "lat": lat})
+    post = call(api, "POST", f"/api/units/{unit_id}/posts", leader, {"name": "正门岗", "lon": lon, "lat": lat})
+    token = call(api, "GET", f"/api/posts/{post['id']}/token", leader)["token"]
+    member = login_http(api, "member-demo", password)
+    call(api, "POST", "/api/duty/check-in", member, {"token": token, "lon": lon, "lat": lat})
     return member, lon, lat
 
 
 def _send_fix(api: httpx.Client, member: Headers, lon: float, lat: float, t: float) -> None:
-    answer = _call(api, "POST", "/api/positions", member, {"lon": lon, "lat": lat, "t": t, "accuracy_m": 10})
+    answer = call(api, "POST", "/api/positions", member, {"lon": lon, "lat": lat, "t": t, "accuracy_m": 10})
     assert answer["accepted"] == 1, answer
 
 
@@ -93,13 +75,13 @@ def test_member_on_duty_a_new_fence_and_its_alert_appear_without_reloading(
     expect(page.locator("#on-duty-count")).to_have_text(f"在岗 {members_before + 1:,} 人")
     expect(page.locator('[data-overlay="members"] .legend-count')).to_have_text(f"{members_before + 1:,}")
 
-    admin = _login(api, live_server.username, live_server.password)
+    admin = login_http(api, live_server.username, live_server.password)
     fence = {"name": FENCE_NAME, "kind": "sensitive_area", "center_lon": lon, "center_lat": lat, "radius_m": 300}
-    fence_id = _call(api, "POST", "/api/fences", admin, fence)["id"]
+    fence_id = call(api, "POST", "/api/fences", admin, fence)["id"]
     d = 0.01
     ring = [[lon - d, lat - d], [lon + d, lat - d], [lon + d, lat + d], [lon - d, lat + d], [lon - d, lat - d]]
     perimeter = {"name": "警戒区", "kind": "incident_perimeter", "polygon": {"type": "Polygon", "coordinates": [ring]}}
-    perimeter_id = _call(api, "POST", "/api/fences", admin, perimeter)["id"]
+    perimeter_id = call(api, "POST", "/api/fences", admin, perimeter)["id"]
     page.wait_for_function(f"Number(document.body.dataset.fencesShown) === {fences_before + 2}")
     expect(page.locator("path.fence-sensitive_area")).to_have_count(1)
     expect(page.locator("path.fence-incident_perimeter")).to_have_count(1)
@@ -107,8 +89,8 @@ def test_member_on_duty_a_new_fence_and_its_alert_appear_without_reloading(
     # Out of the area and back in (33 m/s, a plausible speed): entering it is an alert.
     _send_fix(api, member, lon, lat + 1000 / METRES_PER_DEGREE_OF_LATITUDE, now - 60)
     _send_fix(api, member, lon, lat, now - 30)
-    member_id = _call(api, "GET", "/api/auth/me", member)["member_id"]
-    member_name = _call(api, "GET", f"/api/members/{member_id}", admin)["name"]
+    member_id = call(api, "GET", "/api/auth/me", member)["member_id"]
+    member_name = call(api, "GET", f"/api/members/{member_id}", admin)["name"]
     alert = page.locator("[data-testid=alert]").first
     expect(alert).to_contain_text(f"{member_name} 进入{FENCE_KINDS['sensitive_area'][0]}“{FENCE_NAME}”")
     page.mouse.move(700, 80)
@@ -134,10 +116,10 @@ def test_member_on_duty_a_new_fence_and_its_alert_appear_without_reloading(
 
     # Retiring the fence and going off duty take them off the map again.
     for retired in (fence_id, perimeter_id):
-        _call(api, "DELETE", f"/api/fences/{retired}", admin)
+        call(api, "DELETE", f"/api/fences/{retired}", admin)
     page.wait_for_function(f"Number(document.body.dataset.fencesShown) === {fences_before}")
     expect(page.locator("path.fence")).to_have_count(0)
-    _call(api, "POST", "/api/duty/check-out", member, {})
+    call(api, "POST", "/api/duty/check-out", member, {})
     page.wait_for_function(f"Number(document.body.dataset.membersOnDuty) === {members_before}")
     assert page.evaluate("window.sameDocument") is True
     assert js_errors == []

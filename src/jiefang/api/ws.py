@@ -49,7 +49,7 @@ def may_see(who: Principal, event: Event) -> bool:
     """Return True if the account may receive the event."""
     if who.role == CITY_ADMIN:
         return True
-    if event["type"] == "positions" and who.role not in (DISTRICT_OPERATOR,):
+    if event["type"] == "positions" and who.role != DISTRICT_OPERATOR:
         return False
     if who.role == DISTRICT_OPERATOR:
         return who.district_id in (event.get("district_id"), event.get("fence_district_id"))

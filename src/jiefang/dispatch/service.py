@@ -62,13 +62,12 @@ def record(session: Session, incident_id: int, kind: str, at: datetime, *, accou
                               member_id=member_id, detail=json.dumps(detail, ensure_ascii=False, default=str)))
 
 
-def _spec(book: Playbook, tier: str) -> TierSpec:
-    return next(t for t in book.tiers if t.tier == tier)
-
-
-def _need(spec: TierSpec, radius_m: float, missing: int) -> TierNeed:
-    return TierNeed(spec.tier, missing, radius_m, tuple(spec.skills_all), tuple(spec.skills_any),
-                    tuple(spec.equipment), spec.own_unit)
+def tier_need(spec: TierSpec, radius_m: float | None = None, responders: int | None = None) -> TierNeed:
+    """Return what a playbook tier asks of the selection (by default its first search radius and
+    full count of responders)."""
+    return TierNeed(spec.tier, spec.responders if responders is None else responders,
+                    spec.search_radius_m if radius_m is None else radius_m, tuple(spec.skills_all),
+                    tuple(spec.skills_any), tuple(spec.equipment), spec.own_unit)
 
 
 def _assigned(session: Session, incident_id: int) -> list[Assignment]:
@@ -83,7 +82,7 @@ def _fill(session: Session, d: Dispatcher, incident: Incident, tier: TierState, 
     missing = tier.needed - have
     made: list[Assignment] = []
     while missing > 0:
-        picks = select_tier(d.tracker.store, incident.lon, incident.lat, _need(spec, tier.radius_m, missing), taken,
+        picks = select_tier(d.tracker.store, incident.lon, incident.lat, tier_need(spec, tier.radius_m, missing), taken,
                             d.tracker.unit_of, incident.unit_id)
         made += [_alert(session, incident, c, spec, now) for c in picks]
         missing -= len(picks)
@@ -173,7 +172,7 @@ def answer(session: Session, d: Dispatcher, who: Principal, assignment_id: int, 
         return a
     if incident.status not in OPEN:
         raise Conflict(f"incident {incident.id} is already closed ({incident.status})")
-    if a.status not in ("alerted", "timed_out") or (not accept and a.status != "alerted"):
+    if a.status not in (("alerted", "timed_out") if accept else ("alerted",)):
         raise Conflict(f"this alert is {a.status}; it can no longer be {wanted}")
     a.status, a.answered_at = wanted, now
     record(session, incident.id, wanted, now, account_id=who.account_id, member_id=a.member_id, tier=a.tier)
@@ -192,7 +191,7 @@ def _refill(session: Session, d: Dispatcher, incident: Incident, tier_name: str,
     if tier is None or tier.status == "closed":
         return []
     taken = {a.member_id for a in _assigned(session, incident.id)}
-    return _fill(session, d, incident, tier, _spec(d.playbook(incident.type), tier_name), taken, now)
+    return _fill(session, d, incident, tier, d.playbook(incident.type).tier(tier_name), taken, now)
 
 
 def arrive(session: Session, d: Dispatcher, a: Assignment, incident: Incident, now: datetime, how: str,
@@ -280,6 +279,9 @@ def _retry_short(session: Session, d: Dispatcher, now: datetime) -> int:
         select(TierState, Incident).join(Incident, Incident.id == TierState.incident_id)
         .where(TierState.status == "short", Incident.status.in_(OPEN))
     ).all()
+    still_short = {tier.id for tier, _ in short}
+    for gone in set(d._retried) - still_short:  # staffed or closed since: forget them
+        del d._retried[gone]
     n = 0
     for tier, incident in short:
         last = d._retried.get(tier.id)
@@ -287,7 +289,7 @@ def _retry_short(session: Session, d: Dispatcher, now: datetime) -> int:
             continue
         d._retried[tier.id] = now
         taken = {a.member_id for a in _assigned(session, incident.id)}
-        made = _fill(session, d, incident, tier, _spec(d.playbook(incident.type), tier.tier), taken, now)
+        made = _fill(session, d, incident, tier, d.playbook(incident.type).tier(tier.tier), taken, now)
         session.commit()
         announce(session, d, incident, made)
         n += len(made)

@@ -137,7 +137,7 @@ class Playbook(BaseModel):
             raise ValueError(f"deadline_s must increase from tier to tier, got {', '.join(map(str, deadlines))}")
         return tiers
 
-    def tier(self, name: TierName) -> TierSpec:
+    def tier(self, name: str) -> TierSpec:
         """Return the spec of tier ``name``. Raises KeyError for a name outside TIER_ORDER."""
         for spec in self.tiers:
             if spec.tier == name:

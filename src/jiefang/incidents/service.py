@@ -20,7 +20,7 @@ from jiefang.db import utcnow
 from jiefang.dispatch.compliance import tier_compliance
 from jiefang.dispatch.models import Assignment, TierState
 from jiefang.dispatch.service import Dispatcher, announce, open_tiers, record
-from jiefang.errors import Forbidden, InvalidInput, NotFound
+from jiefang.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jiefang.geo.projection import haversine_m
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.incidents.schemas import (
@@ -79,7 +79,7 @@ def _open(session: Session, d: Dispatcher, incident: Incident, who: Principal | 
     return incident
 
 
-def _unit_in_scope(session: Session, who: Principal, unit_id: int | None) -> Unit | None:
+def _named_unit(session: Session, unit_id: int | None) -> Unit | None:
     if unit_id is None:
         return None
     unit = session.get(Unit, unit_id)
@@ -103,7 +103,7 @@ def report(session: Session, d: Dispatcher, who: Principal, data: IncidentIn, no
     """
     now = now or utcnow()
     incident = _new(session, d, type_=data.type, severity=data.severity, lon=data.lon, lat=data.lat,
-                    source="console", now=now, unit=_unit_in_scope(session, who, data.unit_id), address=data.address,
+                    source="console", now=now, unit=_named_unit(session, data.unit_id), address=data.address,
                     description=data.description, reporter_account_id=who.account_id or None)
     _check_reporter(who, incident.district_id)
     return _open(session, d, incident, who, now)
@@ -137,7 +137,7 @@ def report_external(session: Session, d: Dispatcher, who: Principal, data: Incid
         return existing, False
     now = now or utcnow()
     incident = _new(session, d, type_=data.type, severity=data.severity, lon=data.lon, lat=data.lat,
-                    source="external", now=now, unit=_unit_in_scope(session, who, data.unit_id),
+                    source="external", now=now, unit=_named_unit(session, data.unit_id),
                     address=data.address, description=data.description, reporter_account_id=who.account_id or None,
                     external_key=key)
     try:
@@ -176,7 +176,7 @@ def report_alarm(session: Session, d: Dispatcher, device_key: str, alarm_type: s
 
 def register_device(session: Session, who: Principal, data: DeviceIn) -> AlarmDevice:
     """Register an alarm device to a unit (operators of its district, its leader). Raises Forbidden, Conflict."""
-    unit = _unit_in_scope(session, who, data.unit_id)
+    unit = _named_unit(session, data.unit_id)
     assert unit is not None
     if not can_manage_unit(who, unit.id, unit.district_id):
         raise Forbidden(f"unit {unit.code} is outside your scope")
@@ -186,8 +186,6 @@ def register_device(session: Session, who: Principal, data: DeviceIn) -> AlarmDe
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        from jiefang.errors import Conflict
-
         raise Conflict(f"device {data.device_key!r} is already registered") from exc
     return device
 

@@ -9,7 +9,6 @@ the same transaction that answers the phone.
 from __future__ import annotations
 
 import logging
-import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -26,8 +25,8 @@ from jiefang.db import utcnow
 from jiefang.duty.models import DutySession
 from jiefang.errors import Forbidden, InvalidInput, NotFound
 from jiefang.events import Event, EventBus
-from jiefang.geo.projection import LocalProjection
-from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, MEMBER, UNIT_LEADER, Principal
+from jiefang.geo.projection import LocalProjection, haversine_m
+from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER, Principal
 from jiefang.people.models import Member, MemberSkill
 from jiefang.tracking.fences import FenceEvent as FenceCrossing
 from jiefang.tracking.fencing import active_fences
@@ -165,17 +164,16 @@ def follow_duty(bus: EventBus, tracker: LiveTracker, sessions: sessionmaker[Sess
 
 def _whose(who: Principal, fixes: list[FixIn]) -> np.ndarray:
     """Return the member id of each fix; members send their own, city admins (radio gateways) anyone's."""
-    if who.role == MEMBER or (who.member_id is not None and who.role != CITY_ADMIN):
-        if who.member_id is None:
-            raise Forbidden("this account has no member record")
-        if any(f.member_id not in (None, who.member_id) for f in fixes):
-            raise Forbidden("members send their own positions only")
-        return np.full(len(fixes), who.member_id, dtype=np.int64)
-    if who.role != CITY_ADMIN:
-        raise Forbidden("only members (their own) and city admins (a position gateway) send positions")
-    if any(f.member_id is None for f in fixes):
-        raise InvalidInput("fixes sent by a gateway must each name member_id")
-    return np.array([f.member_id for f in fixes], dtype=np.int64)
+    if who.role == CITY_ADMIN:
+        if any(f.member_id is None for f in fixes):
+            raise InvalidInput("fixes sent by a gateway must each name member_id")
+        return np.array([f.member_id for f in fixes], dtype=np.int64)
+    if who.member_id is None:
+        raise Forbidden("this account has no member record: only members (their own) and city admins "
+                        "(a position gateway) send positions")
+    if any(f.member_id not in (None, who.member_id) for f in fixes):
+        raise Forbidden("members send their own positions only")
+    return np.full(len(fixes), who.member_id, dtype=np.int64)
 
 
 def _ensure_on_duty(session: Session, tracker: LiveTracker, ids: np.ndarray) -> np.ndarray:
@@ -304,25 +302,17 @@ def nearby(session: Session, tracker: LiveTracker, who: Principal, lon: float, l
         from jiefang.geo.validation import parse_polygon
 
         shape = parse_polygon(polygon, "polygon")
-        if not isinstance(store, PositionIndex):
-            raise InvalidInput("polygon queries need the in-process position store")
-        inside = set(store.within_polygon(shape, **where))
-        centre = shapely.get_coordinates(shape.centroid)[0]
-        hits = [h for h in store.within_circle(float(centre[0]), float(centre[1]), _reach_m(shape, centre), **where)
-                if h.member_id in inside]
+        c_lon, c_lat = shapely.get_coordinates(shape.centroid)[0].tolist()
+        vertices = shapely.get_coordinates(shape)
+        reach_m = float(haversine_m(c_lon, c_lat, vertices[:, 0], vertices[:, 1]).max()) * 1.01 + 1.0
+        around = store.within_circle(c_lon, c_lat, reach_m, **where)  # nearest the centre first
+        inside = shapely.intersects_xy(shape, [h.lon for h in around], [h.lat for h in around])
+        hits = [h for h, ok in zip(around, inside.tolist(), strict=True) if ok]
     elif radius_m is not None:
         hits = store.within_circle(lon, lat, radius_m, **where)[:k]
     else:
         hits = store.nearest(lon, lat, k, **where)
     return _describe(session, hits, district)
-
-
-def _reach_m(shape: shapely.Geometry, centre: np.ndarray) -> float:
-    """Return a radius in metres from ``centre`` surely covering ``shape``."""
-    coords = shapely.get_coordinates(shape)
-    dx = (coords[:, 0] - centre[0]) * 111_320 * math.cos(math.radians(float(centre[1])))
-    dy = (coords[:, 1] - centre[1]) * 110_574
-    return float(np.sqrt(dx * dx + dy * dy).max() * 1.01 + 1.0)
 
 
 def _describe(session: Session, hits: list[Any], district: int | None) -> list[NearbyOut]:

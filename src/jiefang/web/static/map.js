@@ -2,7 +2,7 @@
 // comprehensive grids (综合网格) of the visible area. Leaflet is the global `L`.
 
 import { ApiError, request } from "./api.js";
-import { areaName, t } from "./i18n.js";
+import { areaName, formatNumber, t } from "./i18n.js";
 
 export const GUANGZHOU_CENTER = [23.13, 113.35];
 export const GUANGZHOU_ZOOM = 9;
@@ -13,6 +13,27 @@ const DISTRICT_FILLS = [
   "#fdf6e3", "#eef6ec", "#eaf1fb", "#fbeff2", "#f1eefb", "#e8f6f4",
   "#fbf3e4", "#f0f4e6", "#eef2f7", "#fcefe8", "#f5f0e6",
 ];
+
+/**
+ * A markercluster `iconCreateFunction`: a round count sized by how many it holds.
+ * `limits` are the counts where small turns medium and medium turns large; `sides` the
+ * pixel sides of the three sizes; the icon gets the classes `${className} ${className}-<size>`.
+ */
+export function clusterIconMaker({ className, labelKey, limits, sides }) {
+  return (cluster) => {
+    const count = cluster.getChildCount();
+    const size = count < limits[0] ? "small" : count < limits[1] ? "medium" : "large";
+    const side = sides[{ small: 0, medium: 1, large: 2 }[size]];
+    const text = document.createElement("span");
+    text.textContent = formatNumber(count);
+    text.setAttribute("aria-label", t(labelKey, { n: count }));
+    return L.divIcon({
+      html: text.outerHTML,
+      className: `${className} ${className}-${size}`,
+      iconSize: L.point(side, side),
+    });
+  };
+}
 
 /** Create the map in `container`, centred on Guangzhou, with panes for the area layers. */
 export function createMap(container) {

@@ -7,7 +7,8 @@
 //   swapping the two; at most every REBUILD_EVERY_MS.
 
 import { request } from "./api.js";
-import { formatNumber, t } from "./i18n.js";
+import { t } from "./i18n.js";
+import { clusterIconMaker } from "./map.js";
 
 const CLUSTERING_OFF_ZOOM = 17;
 const IN_PLACE_LIMIT = 250; // changes applied in place in one go (~50 ms); more: a rebuild
@@ -22,19 +23,9 @@ const MEMBER_STYLE = {
   fillOpacity: 0.95,
 };
 
-function clusterIcon(cluster) {
-  const count = cluster.getChildCount();
-  const size = count < 100 ? "small" : count < 1000 ? "medium" : "large";
-  const side = { small: 28, medium: 34, large: 42 }[size];
-  const text = document.createElement("span");
-  text.textContent = formatNumber(count);
-  text.setAttribute("aria-label", t("members.clusterLabel", { n: count }));
-  return L.divIcon({
-    html: text.outerHTML,
-    className: `member-cluster member-cluster-${size}`,
-    iconSize: L.point(side, side),
-  });
-}
+const clusterIcon = clusterIconMaker({
+  className: "member-cluster", labelKey: "members.clusterLabel", limits: [100, 1000], sides: [28, 34, 42],
+});
 
 /** Names of members, fetched once each from /api/members/{id}; null when not allowed or unknown. */
 export class MemberNames {

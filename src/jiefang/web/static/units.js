@@ -2,6 +2,7 @@
 // and the legend that names the colours and filters categories.
 
 import { CATEGORIES, formatNumber, label, t } from "./i18n.js";
+import { clusterIconMaker } from "./map.js";
 
 export const CLUSTERING_OFF_ZOOM = 16;
 const FOCUS_ZOOM = 15; // close enough to see the unit's grid and its neighbours
@@ -41,19 +42,9 @@ function isActivation(keyEvent) {
   return true;
 }
 
-function clusterIcon(cluster) {
-  const count = cluster.getChildCount();
-  const size = count < 50 ? "small" : count < 500 ? "medium" : "large";
-  const diameter = { small: 32, medium: 40, large: 50 }[size];
-  const text = document.createElement("span");
-  text.textContent = formatNumber(count);
-  text.setAttribute("aria-label", t("map.clusterLabel", { n: count }));
-  return L.divIcon({
-    html: text.outerHTML,
-    className: `unit-cluster unit-cluster-${size}`,
-    iconSize: L.point(diameter, diameter),
-  });
-}
+const clusterIcon = clusterIconMaker({
+  className: "unit-cluster", labelKey: "map.clusterLabel", limits: [50, 500], sides: [32, 40, 50],
+});
 
 /** All units of the city as one clustered layer; `onSelect(unit)` runs on click or Enter. */
 export class UnitLayer {
