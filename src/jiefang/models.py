@@ -1,6 +1,7 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
 from jiefang.areas.models import Area
+from jiefang.commands.models import CommandReceipt, GroupCommand
 from jiefang.dispatch.models import Assignment, TierState
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
@@ -14,11 +15,13 @@ __all__ = [
     "ApiToken",
     "Area",
     "Assignment",
+    "CommandReceipt",
     "DutyAudit",
     "DutyPost",
     "DutySession",
     "Fence",
     "FenceEvent",
+    "GroupCommand",
     "Incident",
     "IncidentEvent",
     "Member",

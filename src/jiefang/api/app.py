@@ -15,6 +15,7 @@ from jiefang import __version__
 from jiefang.api import background, overview, ws
 from jiefang.api.errors import install_error_handlers
 from jiefang.areas.api import router as areas_router
+from jiefang.commands.api import router as commands_router
 from jiefang.config import Settings, get_settings
 from jiefang.db import make_engine, session_factory, session_scope
 from jiefang.dispatch.api import router as dispatch_router
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
-                   incidents_router, dispatch_router, overview.router):
+                   incidents_router, dispatch_router, commands_router, overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

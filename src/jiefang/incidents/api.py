@@ -1,4 +1,4 @@
-"""HTTP routes for incidents: console reports, SOS, external intake, reading, closing, devices."""
+"""HTTP routes for incidents: console reports, SOS, external intake, reading, notes, responders, closing, devices."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from jiefang.api.deps import DispatcherDep, IdPath, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import BusDep, DispatcherDep, IdPath, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.dispatch import manual
 from jiefang.dispatch import service as dispatch_service
-from jiefang.incidents import service
+from jiefang.incidents import notes, service
 from jiefang.incidents.interchange import CAP_MEDIA_TYPE, GEOJSON_MEDIA_TYPE, incident_to_cap, incident_to_geojson
 from jiefang.incidents.schemas import (
+    AssignmentOut,
     CloseIn,
     DeviceIn,
     DeviceOut,
@@ -20,6 +22,9 @@ from jiefang.incidents.schemas import (
     IncidentDetail,
     IncidentIn,
     IncidentOut,
+    NoteIn,
+    NoteOut,
+    ResponderIn,
     SosIn,
 )
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
@@ -110,6 +115,36 @@ def close(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id:
     """Close with an outcome and notes; alerts still unanswered are withdrawn."""
     incident = service.get_incident(session, who, incident_id)
     return IncidentOut.model_validate(dispatch_service.close(session, d, who, incident, data.outcome, data.notes))
+
+
+@router.get("/incidents/{incident_id}/notes", response_model=list[NoteOut])
+def list_notes(session: SessionDep, who: PrincipalDep, incident_id: IdPath) -> list[NoteOut]:
+    """The incident's notes (现场沟通), oldest first."""
+    return notes.list_notes(session, who, incident_id)
+
+
+@router.post("/incidents/{incident_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
+def add_note(session: SessionDep, bus: BusDep, who: PrincipalDep, incident_id: IdPath, data: NoteIn) -> NoteOut:
+    """Write a note to the responders and operators of an incident you take part in."""
+    return notes.add_note(session, bus, who, incident_id, data.text)
+
+
+@router.post("/incidents/{incident_id}/responders", response_model=AssignmentOut,
+             status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
+def add_responder(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath,
+                  data: ResponderIn) -> AssignmentOut:
+    """Alert a chosen member on duty for a tier (someone the automatic waves did not pick)."""
+    incident = service.get_incident(session, who, incident_id)
+    return AssignmentOut.model_validate(manual.add_responder(session, d, who, incident, data.member_id, data.tier))
+
+
+@router.post("/incidents/{incident_id}/responders/{assignment_id}/stand-down", response_model=AssignmentOut,
+             dependencies=[OPERATORS])
+def stand_down(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath,
+               assignment_id: IdPath) -> AssignmentOut:
+    """Withdraw a responder (改派); the next best member is alerted for the tier."""
+    incident = service.get_incident(session, who, incident_id)
+    return AssignmentOut.model_validate(manual.stand_down(session, d, who, incident, assignment_id))
 
 
 @router.post("/alarm-devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)

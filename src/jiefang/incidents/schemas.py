@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jiefang.duty.schemas import Lat, Lon
-from jiefang.schemas import DbId, SafeStr
+from jiefang.schemas import CleanStr, DbId
 
 TypeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Text200 = Annotated[SafeStr, StringConstraints(strip_whitespace=True, max_length=200)]
-Text2000 = Annotated[SafeStr, StringConstraints(strip_whitespace=True, max_length=2000)]
+Text200 = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=200)]
+Text2000 = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
 class IncidentIn(BaseModel):
@@ -153,3 +153,28 @@ class DeviceOut(BaseModel):
     lat: float
     incident_type: str
     active: bool
+
+
+class NoteIn(BaseModel):
+    """A line of the incident's chat (现场沟通): what a responder or an operator wants the others to know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class NoteOut(BaseModel):
+    id: int
+    incident_id: int
+    author: str
+    text: str
+    at: datetime
+
+
+class ResponderIn(BaseModel):
+    """An operator alerts a chosen member on duty for one tier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: DbId
+    tier: Literal["self_rescue", "mutual_aid", "reinforcement"] = "mutual_aid"
