@@ -22,6 +22,7 @@ from jiefang.incidents.schemas import (
     IncidentDetail,
     IncidentIn,
     IncidentOut,
+    IncidentTypeOut,
     NoteIn,
     NoteOut,
     ResponderIn,
@@ -54,6 +55,15 @@ def report_external(
     if not created:
         response.status_code = status.HTTP_200_OK
     return IncidentCreated(**IncidentOut.model_validate(incident).model_dump(), created=created)
+
+
+@router.get("/incident-types", response_model=list[IncidentTypeOut])
+def incident_types(d: DispatcherDep, who: PrincipalDep) -> list[IncidentTypeOut]:
+    """The incident types and their 1-3-5 tiers, as the playbooks define them."""
+    return [IncidentTypeOut(type=b.incident_type, name_zh=b.name_zh, name_en=b.name_en,
+                            default_severity=b.default_severity, arrival_radius_m=b.arrival_radius_m,
+                            tiers=[t.model_dump(include={"tier", "deadline_s", "responders"}) for t in b.tiers])
+            for b in sorted(d.playbooks.values(), key=lambda b: b.incident_type)]
 
 
 @router.get("/incidents", response_model=list[IncidentOut])

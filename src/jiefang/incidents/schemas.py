@@ -81,6 +81,8 @@ class AssignmentOut(BaseModel):
     answered_at: datetime | None
     arrived_at: datetime | None
     notified: str
+    member_name: str | None = Field(None, description="filled in an incident's detail")
+    unit_name: str | None = None
 
 
 class TierOut(BaseModel):
@@ -178,3 +180,14 @@ class ResponderIn(BaseModel):
 
     member_id: DbId
     tier: Literal["self_rescue", "mutual_aid", "reinforcement"] = "mutual_aid"
+
+
+class IncidentTypeOut(BaseModel):
+    """An incident type the platform dispatches, with its 1-3-5 tiers (from its playbook)."""
+
+    type: str
+    name_zh: str
+    name_en: str
+    default_severity: int
+    arrival_radius_m: float
+    tiers: list[dict[str, Any]]

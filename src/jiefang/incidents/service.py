@@ -232,16 +232,27 @@ def detail(session: Session, who: Principal, incident_id: int) -> IncidentDetail
                                        .order_by(Assignment.id)))
     if who.role == "member":  # a member sees their own alert, not who else was called
         assignments = [a for a in assignments if a.member_id == who.member_id]
+    names = _names(session, assignments)
     events = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
                              .order_by(IncidentEvent.at, IncidentEvent.id))
     return IncidentDetail(
         **IncidentOut.model_validate(incident).model_dump(),
         tiers=[TierOut.model_validate(t) for t in tiers],
-        assignments=[AssignmentOut.model_validate(a) for a in assignments],
+        assignments=[AssignmentOut.model_validate(a).model_copy(update=names.get(a.id, {})) for a in assignments],
         timeline=[TimelineOut(at=e.at, kind=e.kind, account_id=e.account_id, member_id=e.member_id,
                               detail=json.loads(e.detail or "{}")) for e in events],
         compliance=tier_compliance(incident.reported_at, tiers, assignments) if who.role != "member" else [],
     )
+
+
+def _names(session: Session, assignments: list[Assignment]) -> dict[int, dict[str, str]]:
+    """Return each assignment's member and unit names (no personal data) by assignment id."""
+    if not assignments:
+        return {}
+    rows = session.execute(select(Member.id, Member.name, Unit.name).join(Unit, Unit.id == Member.unit_id)
+                           .where(Member.id.in_({a.member_id for a in assignments}))).all()
+    by_member = {m: {"member_name": name, "unit_name": unit} for m, name, unit in rows}
+    return {a.id: by_member.get(a.member_id, {}) for a in assignments}
 
 
 def my_alerts(session: Session, who: Principal, open_only: bool = True) -> list[Assignment]:

@@ -83,3 +83,9 @@ function messageOf(payload) {
   }
   return null;
 }
+
+/** Seconds since the epoch of a server time; a time without its zone (SQLite) is UTC. */
+export function epochSeconds(isoTime) {
+  const zoned = /(?:Z|[+-]\d\d:?\d\d)$/.test(isoTime) ? isoTime : `${isoTime}Z`;
+  return Date.parse(zoned) / 1000;
+}

@@ -219,6 +219,14 @@ export const FENCE_KINDS = {
   incident_perimeter: { zh: "事件警戒范围", en: "Incident perimeter" },
 };
 
+export const SKILLS = {
+  first_aid: { zh: "急救", en: "First aid" },
+  fire: { zh: "消防", en: "Fire fighting" },
+  ex_military: { zh: "退役军人", en: "Ex-military" },
+  mediation: { zh: "调解", en: "Mediation" },
+  driving: { zh: "驾驶", en: "Driving" },
+};
+
 const LANGUAGE_KEY = "jiefang.lang";
 let current = readStoredLanguage();
 
@@ -245,6 +253,11 @@ export function setLanguage(code) {
   } catch {
     // Private mode may forbid storage; the switch still works for this page.
   }
+}
+
+/** Add the strings of one part of a page (kept beside its code) to the dictionaries. */
+export function addStrings(strings) {
+  for (const [code, entries] of Object.entries(strings)) Object.assign(STRINGS[code], entries);
 }
 
 /** Translate a key, filling {placeholders} from params; unknown keys show as themselves. */
