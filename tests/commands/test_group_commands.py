@@ -141,3 +141,14 @@ def test_bad_selections_and_texts_get_clear_errors(client, tianhe_operator, plac
     for text in ("", " ", "x" * 1001, "a\x00b"):
         assert _send(client, tianhe_operator, placed, text=text).status_code == 422
     assert _send(client, tianhe_operator, placed, priority="whenever").status_code == 422
+
+
+def test_the_area_at_a_point_is_found_by_level(client, tianhe_operator, placed):
+    r = client.get("/api/areas/at", headers=tianhe_operator,
+                   params={"lon": placed.lon, "lat": placed.lat, "level": "district"})
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == placed.district_id and r.json()["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    grid = client.get("/api/areas/at", headers=tianhe_operator, params={"lon": placed.lon, "lat": placed.lat})
+    assert grid.json()["properties"]["level"] == "grid"
+    assert client.get("/api/areas/at", headers=tianhe_operator, params={"lon": 0, "lat": 0}).status_code == 404
+    assert client.get("/api/areas/at", headers=tianhe_operator, params={"lon": 200, "lat": 0}).status_code == 422

@@ -161,6 +161,12 @@ def test_an_incident_reported_on_the_map_is_followed_through_responders_notes_an
     call(api, "POST", f"/api/alerts/{alert['id']}/accept", members[placed.inside[1]])
     row = page.locator(f'[data-testid=responders] tr[data-member="{placed.inside[1]}"]')
     expect(row).to_have_attribute("data-status", "accepted")
+    now = time.time()
+    for metres, t in ((60, now - 3), (20, now)):  # on the way: the trail grows from live positions
+        lon, lat = placed.east(metres)
+        fix = {"lon": lon, "lat": lat, "t": t, "accuracy_m": 10}
+        call(api, "POST", "/api/positions", members[placed.inside[1]], fix)
+    expect(page.locator(".responder-trail")).to_have_count(1)
     call(api, "POST", f"/api/alerts/{alert['id']}/arrived", members[placed.inside[1]])
     expect(row).to_have_attribute("data-status", "arrived")
 
@@ -201,6 +207,17 @@ def test_fences_are_drawn_saved_and_deleted_and_the_board_counts_who_is_on_duty(
     page.click(f"[data-testid=retire-{fence['id']}]")
     expect(item).to_have_count(0)
 
+    page.click("[data-testid=tool-areas]")
+    page.mouse.click(*_pixel(page, placed.lon, placed.lat))
+    picked = page.locator("[data-testid=picked-areas] li")
+    expect(picked).to_have_count(1)
+    grid_id = int(picked.first.get_attribute("data-area") or 0)
+    page.click("[data-testid=draw-finish]")
+    answer = call(api, "POST", "/api/selection", operator, {"kind": "areas", "area_ids": [grid_id]})
+    assert answer["members"] >= 1  # the placed unit's site is in this grid, and someone stands on it
+    expect(page.locator("[data-testid=selection-members]")).to_have_attribute("data-value", str(answer["members"]))
+    expect(page.locator("[data-testid=selection-units]")).to_have_attribute("data-value", str(answer["units"]))
+
     page.click("[data-testid=tool-board]")
     expect(page.locator("[data-testid=board] tbody tr").first).to_be_visible()
     deadline = time.monotonic() + 5
@@ -212,3 +229,33 @@ def test_fences_are_drawn_saved_and_deleted_and_the_board_counts_who_is_on_duty(
     expect(page.locator("[data-testid=console-title]")).to_have_text("Duty board")
     expect(page.locator("[data-testid=tool-board]")).to_have_text("Duty board")
     assert js_errors == []
+
+
+@pytest.mark.browser
+def test_the_console_fits_a_1920_by_1080_wall_screen_in_english(
+    placed: Any, live_server: Any, chromium: Any, api: httpx.Client,
+) -> None:
+    context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="en-GB")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        operator = login_http(api, "op-440106", live_server.password)
+        call(api, "POST", "/api/incidents", operator, {"type": "fire", "lon": placed.lon, "lat": placed.lat,
+                                                       "address": "Tianhe Road gate"})
+        page.goto(live_server.url)
+        page.click("[data-testid=lang-switch]")
+        page.fill("#login-username", "op-440106")
+        page.fill("#login-password", live_server.password)
+        page.click("#login-submit")
+        page.wait_for_function(CONSOLE_ON_JS)
+        page.click("[data-testid=tool-incidents]")
+        expect(page.locator("[data-testid=console-title]")).to_have_text("Open incidents")
+        page.click("[data-testid=incident-list] .console-row")
+        expect(page.locator("[data-testid=tiers] li").first).to_contain_text("1-min self-rescue")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+        page.keyboard.press("Tab")  # the console is reachable from the keyboard
+        _shoot(page, "console-wall-screen-en.png")
+        assert errors == []
+    finally:
+        context.close()

@@ -3,11 +3,12 @@
 
 import { request } from "./api.js";
 import { CommandListView, CommandView, SelectionView } from "./commands.js";
-import { ConsolePanel, Toolbar, button } from "./console.js";
+import { ConsolePanel, Toolbar, button, choice, field, notice } from "./console.js";
 import { BoardView, FenceFormView, FenceListView } from "./fence-editor.js";
-import { SKILLS, label, t } from "./i18n.js";
+import { SKILLS, areaName, label, t } from "./i18n.js";
 import { IncidentDetailView, IncidentLayer, IncidentListView, NewIncidentView } from "./incidents.js";
 import { DrawTool } from "./draw.js";
+import { describeError } from "./map.js";
 import { el } from "./panel.js";
 
 const OPERATOR_ROLES = new Set(["city_admin", "district_operator"]);
@@ -72,6 +73,65 @@ class PickPointView {
   }
 }
 
+/** Pick whole grids, streets or districts by clicking them; Finish selects them. */
+class AreaPickView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.name = "pick-areas";
+    this.level = "grid";
+    this.picked = new Map(); // area id -> GeoJSON feature
+    this.error = null;
+    this.onClick = (event) => this.toggle(event.latlng);
+    ctx.map.getContainer().classList.add("drawing");
+    ctx.map.on("click", this.onClick);
+  }
+
+  title() {
+    return t("selection.title");
+  }
+
+  async toggle({ lng, lat }) {
+    try {
+      const feature = await request(`/api/areas/at?lon=${lng}&lat=${lat}&level=${this.level}`);
+      if (this.picked.has(feature.id)) this.picked.delete(feature.id);
+      else this.picked.set(feature.id, feature);
+      this.error = null;
+    } catch (error) {
+      this.error = describeError(error);
+    }
+    this.ctx.draw.showAreas([...this.picked.values()]);
+    this.ctx.panel.render();
+  }
+
+  render(body) {
+    const level = choice(["grid", "street", "district"].map((k) => [k, t(`level.${k}`)]), this.level,
+      { "data-testid": "pick-level" });
+    level.addEventListener("change", () => {
+      this.level = level.value;
+      this.picked.clear();
+      this.ctx.draw.showAreas([]);
+      this.ctx.panel.render();
+    });
+    body.append(el("p", { class: "draw-hint", role: "status" }, t("draw.areasHint")), field("board.level", level));
+    if (this.error) body.append(notice(this.error));
+    body.append(el("ul", { class: "console-list compact", "data-testid": "picked-areas" },
+      ...[...this.picked.values()].map((f) => el("li", { "data-area": String(f.id) }, areaName(f.properties)))));
+    const finish = button("draw.finish", () => {
+      const ids = [...this.picked.keys()];
+      this.finished = true;
+      this.ctx.panel.show(new SelectionView(this.ctx, { kind: "areas", area_ids: ids }));
+    }, { "data-testid": "draw-finish" });
+    finish.disabled = this.picked.size === 0;
+    body.append(finish, " ", button("draw.cancel", () => this.ctx.panel.close(), { "data-testid": "draw-cancel" }));
+  }
+
+  dispose() {
+    this.ctx.map.off("click", this.onClick);
+    this.ctx.map.getContainer().classList.remove("drawing");
+    if (!this.finished) this.ctx.draw.clear();
+  }
+}
+
 export class CommandConsole {
   constructor(map, { root, positions, onLayout }) {
     this.map = map;
@@ -94,6 +154,7 @@ export class CommandConsole {
       { key: "new-incident", labelKey: "console.newIncident", run: () => ctx.panel.show(new PickPointView(ctx)) },
       { key: "circle", labelKey: "console.circle", run: () => this.drawFor("circle", "selection") },
       { key: "polygon", labelKey: "console.polygon", run: () => this.drawFor("polygon", "selection") },
+      { key: "areas", labelKey: "console.areas", run: () => ctx.panel.show(new AreaPickView(ctx)) },
       { key: "fences", labelKey: "console.fence", run: () => ctx.panel.show(new FenceListView(ctx)) },
       { key: "commands", labelKey: "console.commands", run: () => ctx.panel.show(new CommandListView(ctx)) },
       { key: "board", labelKey: "console.board", run: () => ctx.panel.show(new BoardView(ctx)) },

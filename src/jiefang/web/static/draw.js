@@ -63,6 +63,12 @@ export class DrawTool {
     this.shape = null;
   }
 
+  /** Show picked areas (GeoJSON features) as the selection. */
+  showAreas(features) {
+    this.layer.clearLayers();
+    if (features.length) L.geoJSON(features, { style: () => ({ ...STYLE, dashArray: null }) }).addTo(this.layer);
+  }
+
   stop() {
     this.mode = null;
     this.map.off(this.handlers);

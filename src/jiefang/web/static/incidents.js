@@ -13,6 +13,7 @@ const OPEN_LIMIT = 200;
 const REFRESH_MS = 250; // events come in bursts (a wave of alerts): fetch once per burst
 const RING_STYLE = { color: "#b45309", weight: 1.5, fill: false, dashArray: "4 6", interactive: false };
 const INCIDENT_EVENTS = /^(incident\.|dispatch\.)/;
+const ACTIVE = ["alerted", "accepted", "arrived"];
 
 export function typeName(types, type) {
   const known = types.get(type);
@@ -74,8 +75,9 @@ export class IncidentLayer {
     document.body.dataset.openIncidents = String(this.open.length);
   }
 
-  /** Draw the 1/3/5-minute reach rings and a line from each active responder to the incident. */
-  focus(incident, positions) {
+  /** Draw the 1/3/5-minute reach rings, each active responder's trail since the report, and a
+   * line from where they are now to the incident. */
+  focus(incident, positions = new Map(), trails = new Map()) {
     this.focusLayer.clearLayers();
     if (!incident) return;
     const centre = [incident.lat, incident.lon];
@@ -85,9 +87,14 @@ export class IncidentLayer {
         .addTo(this.focusLayer);
     }
     for (const a of incident.assignments ?? []) {
-      if (!["alerted", "accepted"].includes(a.status)) continue;
+      if (!ACTIVE.includes(a.status)) continue;
+      const trail = trails.get(a.member_id) ?? [];
+      if (trail.length > 1) {
+        L.polyline(trail, { color: "#0f766e", weight: 3, opacity: 0.7, className: "responder-trail",
+          interactive: false }).addTo(this.focusLayer);
+      }
       const where = positions.get(a.member_id);
-      if (!where) continue;
+      if (!where || a.status === "arrived") continue;
       L.polyline([[where.lat, where.lon], centre], {
         color: a.status === "accepted" ? "#15803d" : "#64748b", weight: 2, dashArray: "2 6",
         className: `responder-line responder-${a.status}`, interactive: false,
@@ -166,6 +173,7 @@ export class IncidentDetailView {
     this.reopen = () => new IncidentDetailView(ctx, incidentId);
     this.incident = null;
     this.notes = [];
+    this.trails = new Map(); // member id -> [[lat, lon], ...] since the report, grown by live positions
     this.nearby = null;
     this.error = null;
     this.timer = null;
@@ -189,8 +197,28 @@ export class IncidentDetailView {
       this.error = describeError(error);
     }
     if (this.disposed) return;
-    this.ctx.layer.focus(this.incident, this.ctx.positions());
+    this.loadTrails();
+    this.refocus();
     this.ctx.panel.render();
+  }
+
+  refocus() {
+    this.ctx.layer.focus(this.incident, this.ctx.positions(), this.trails);
+  }
+
+  /** The kept track of each new active responder since the report (the live feed extends it). */
+  loadTrails() {
+    const since = encodeURIComponent(this.incident?.reported_at ?? "");
+    for (const a of this.incident?.assignments ?? []) {
+      if (!ACTIVE.includes(a.status) || this.trails.has(a.member_id)) continue;
+      const now = this.ctx.positions().get(a.member_id);
+      this.trails.set(a.member_id, now ? [[now.lat, now.lon]] : []);
+      request(`/api/members/${a.member_id}/track?since=${since}`).then((points) => {
+        const live = this.trails.get(a.member_id) ?? [];
+        this.trails.set(a.member_id, [...points.map((p) => [p.lat, p.lon]), ...live]);
+        if (!this.disposed) this.refocus();
+      }, (error) => console.warn("track", error));
+    }
   }
 
   schedule() {
@@ -200,7 +228,10 @@ export class IncidentDetailView {
 
   onEvent(event) {
     if (event.incident_id === this.id && INCIDENT_EVENTS.test(event.type)) this.schedule();
-    if (event.type === "positions" && this.incident) this.ctx.layer.focus(this.incident, this.ctx.positions());
+    if (event.type === "positions" && this.incident) {
+      for (const [memberId, , lon, lat] of event.moved ?? []) this.trails.get(memberId)?.push([lat, lon]);
+      this.refocus();
+    }
   }
 
   reload() {
@@ -329,7 +360,7 @@ export class IncidentDetailView {
     const section = el("section", { class: "console-section" }, el("h3", {}, t("incident.notes")));
     const list = el("ol", { class: "notes", "data-testid": "notes" }, ...this.notes.map((n) => el("li", {},
       el("strong", {}, n.author), ` ${formatTime(epochSeconds(n.at))} `, el("span", {}, n.text))));
-    if (!this.notes.length) list.append(el("li", { class: "console-empty" }, t("incident.noNotes")));
+    const empty = this.notes.length ? "" : el("p", { class: "console-empty" }, t("incident.noNotes"));
     const input = el("input", { type: "text", maxlength: "1000", placeholder: t("incident.notePlaceholder"),
       "aria-label": t("incident.notePlaceholder"), "data-testid": "note-text" });
     const form = el("form", { class: "inline-form" }, input,
@@ -338,7 +369,7 @@ export class IncidentDetailView {
       event.preventDefault();
       if (input.value.trim()) this.act(`/api/incidents/${this.id}/notes`, { text: input.value.trim() });
     });
-    section.append(list, form);
+    section.append(empty, list, form);
     return section;
   }
 

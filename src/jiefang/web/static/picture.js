@@ -140,9 +140,9 @@ export class LivePicture {
 
   receive(event) {
     if (this.stopped) return;
-    this.onEvent(event);
     if (this.loading) this.buffer.push(event);
     else this.apply(event);
+    this.onEvent(event); // after the members moved, so listeners read where they are now
   }
 
   apply(event) {
