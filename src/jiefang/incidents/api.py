@@ -29,6 +29,7 @@ from jiefang.incidents.schemas import (
     SosIn,
 )
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
+from jiefang.schemas import SEARCH_PATTERN
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
@@ -68,8 +69,10 @@ def incident_types(d: DispatcherDep, who: PrincipalDep) -> list[IncidentTypeOut]
 
 @router.get("/incidents", response_model=list[IncidentOut])
 def list_incidents(
-    session: SessionDep, who: PrincipalDep, status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
-    type_: Annotated[str | None, Query(alias="type", max_length=40)] = None, open_only: bool = False,
+    session: SessionDep, who: PrincipalDep,
+    status_: Annotated[str | None, Query(alias="status", max_length=20, pattern=SEARCH_PATTERN)] = None,
+    type_: Annotated[str | None, Query(alias="type", max_length=40, pattern=SEARCH_PATTERN)] = None,
+    open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[IncidentOut]:
     """Incidents you may see, newest first."""
