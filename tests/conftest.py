@@ -178,8 +178,8 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD, voice_dir=tmp_path / "voice")
 
 
 @pytest.fixture
@@ -285,7 +285,7 @@ class Placed:
 
 
 @pytest.fixture
-def placed(sessions) -> Placed:  # type: ignore[no-untyped-def]
+def placed_members(sessions) -> Placed:  # type: ignore[no-untyped-def]
     """Five members of 天河 units on duty (open duty sessions, no logins yet) east of a 天河 unit's
     site: three inside a 600 m square around it, two outside. A server started afterwards, or the
     housekeeping sync, puts them on its live map."""
@@ -306,3 +306,19 @@ def placed(sessions) -> Placed:  # type: ignore[no-untyped-def]
             (where.inside if metres in INSIDE_M else where.outside).append(m.id)
         s.commit()
     return where
+
+
+@pytest.fixture
+def placed(placed_members, client, admin, sessions, settings) -> Placed:  # type: ignore[no-untyped-def]
+    """The placed members of 天河 on this app's live map, each with a login (``placed.headers``)."""
+    from jiefang.tracking.service import sync_on_duty
+
+    with sessions() as s:
+        sync_on_duty(s, client.app.state.tracker)  # as the housekeeping loop would within 30 s
+    for m in placed_members.inside + placed_members.outside:
+        r = client.post("/api/accounts", headers=admin, json={
+            "username": f"m-{m}", "password": settings.demo_password, "role": "member", "member_id": m})
+        assert r.status_code == 201, r.text
+        token = client.post("/api/auth/login", json={"username": f"m-{m}", "password": settings.demo_password})
+        placed_members.headers[m] = {"Authorization": f"Bearer {token.json()['token']}"}
+    return placed_members

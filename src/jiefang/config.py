@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     cap_sender: str = Field(default="jiefang", pattern=r"^[^\s,<&]{1,100}$",
                             description="CAP <sender> of exported alerts, e.g. the deployment's domain")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    voice_dir: Path = Field(default_factory=lambda: Path("var/voice").resolve(),
+                            description="where push-to-talk transmissions are recorded")
+    voice_max_tx_s: float = Field(default=60.0, gt=0, le=600, description="longest push-to-talk transmission")
     page_size_max: int = Field(default=500, gt=0)
 
 

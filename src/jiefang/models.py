@@ -8,6 +8,7 @@ from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
 from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Team, Unit, UnitEquipment
+from jiefang.voice.models import TalkGroup, TalkGroupMember, TalkMessage, Transmission
 
 __all__ = [
     "Account",
@@ -29,9 +30,13 @@ __all__ = [
     "RosterAssignment",
     "ServerSecret",
     "Shift",
+    "TalkGroup",
+    "TalkGroupMember",
+    "TalkMessage",
     "Team",
     "TierState",
     "TrackPoint",
+    "Transmission",
     "Unit",
     "UnitEquipment",
     "UnitHelper",

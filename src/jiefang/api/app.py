@@ -31,6 +31,8 @@ from jiefang.schemas import ERROR_RESPONSES
 from jiefang.tracking.api import router as tracking_router
 from jiefang.tracking.service import build_tracker, follow_duty
 from jiefang.units.api import router as units_router
+from jiefang.voice.api import router as voice_router
+from jiefang.voice.relay import VoiceHub
 from jiefang.web.pages import mount_web
 
 log = logging.getLogger("jiefang")
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_duty(bus, app_.state.tracker, sessions)
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
         tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher)
+        app_.state.voice = VoiceHub(sessions, settings.voice_dir, settings.voice_max_tx_s)
+        tasks.append(asyncio.create_task(background.every_in_loop(0.5, "voice expiry", app_.state.voice.expire)))
         app_.state.alarms = await asyncio.to_thread(start_alarm_intake, settings, sessions, app_.state.dispatcher)
         yield
         if app_.state.alarms is not None:
@@ -75,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
-                   incidents_router, dispatch_router, commands_router, overview.router):
+                   incidents_router, dispatch_router, commands_router, voice_router, overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

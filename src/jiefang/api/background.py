@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -58,6 +58,16 @@ async def _every(period_s: float, what: str, work: Callable[[], object]) -> None
         await asyncio.sleep(period_s)
         try:
             await asyncio.to_thread(work)
+        except Exception:
+            log.exception("%s failed; will retry", what)
+
+
+async def every_in_loop(period_s: float, what: str, work: Callable[[], Awaitable[object]]) -> None:
+    """Run a coroutine every period in the event loop (for state that lives in the loop)."""
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await work()
         except Exception:
             log.exception("%s failed; will retry", what)
 
