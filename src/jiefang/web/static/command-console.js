@@ -8,6 +8,7 @@ import { BoardView, FenceFormView, FenceListView } from "./fence-editor.js";
 import { SKILLS, areaName, label, t } from "./i18n.js";
 import { IncidentDetailView, IncidentLayer, IncidentListView, NewIncidentView } from "./incidents.js";
 import { DrawTool } from "./draw.js";
+import { VoicePanel } from "./voice.js";
 import { describeError } from "./map.js";
 import { el } from "./panel.js";
 
@@ -132,6 +133,31 @@ class AreaPickView {
   }
 }
 
+/** Push-to-talk with the groups of the operator's district (open incidents, ad-hoc groups). */
+class VoiceView {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.name = "voice";
+    this.voice = new VoicePanel();
+    this.box = el("div", { class: "voice", "data-testid": "voice" });
+    this.voice.mount(this.box);
+    this.voice.start();
+  }
+
+  title() {
+    return t("voice.title");
+  }
+
+  render(body) {
+    body.append(this.box);
+    this.voice.render();
+  }
+
+  dispose() {
+    this.voice.stop();
+  }
+}
+
 export class CommandConsole {
   constructor(map, { root, positions, onLayout }) {
     this.map = map;
@@ -158,6 +184,7 @@ export class CommandConsole {
       { key: "fences", labelKey: "console.fence", run: () => ctx.panel.show(new FenceListView(ctx)) },
       { key: "commands", labelKey: "console.commands", run: () => ctx.panel.show(new CommandListView(ctx)) },
       { key: "board", labelKey: "console.board", run: () => ctx.panel.show(new BoardView(ctx)) },
+      { key: "voice", labelKey: "voice.title", run: () => ctx.panel.show(new VoiceView(ctx)) },
     ]);
     this.enabled = false;
   }
