@@ -46,6 +46,10 @@ class Settings(BaseSettings):
                             description="CAP <sender> of exported alerts, e.g. the deployment's domain")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=500, gt=0)
+    idempotency_ttl_s: float = Field(default=48 * 3600, gt=0,
+                                     description="how long an Idempotency-Key and its stored answer are kept")
+    idempotency_lock_s: float = Field(default=60.0, gt=0,
+                                      description="a key claimed this long ago without an answer may be taken over")
 
 
 @lru_cache

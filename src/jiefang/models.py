@@ -1,5 +1,6 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
+from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
 from jiefang.dispatch.models import Assignment, TierState
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
@@ -19,6 +20,7 @@ __all__ = [
     "DutySession",
     "Fence",
     "FenceEvent",
+    "IdempotencyKey",
     "Incident",
     "IncidentEvent",
     "Member",
