@@ -41,7 +41,7 @@ const outbox = new Outbox({
   onChange: renderOutbox,
   onDone: actionDone,
   onFailed: (item, error) => {
-    notify(t("member.outbox.failed", { what: describeItem(item), why: item.message }), "error");
+    notify(t("member.outbox.failed", { what: describeItem(item), why: refusal(error) }), "error");
     if (item.ref.assignment) refreshAlerts().catch(() => {});
     if (item.ref.command) refreshCommands().catch(() => {});
     renderAll();
@@ -62,6 +62,13 @@ function actionDone(item, answer) {
     if (i >= 0) state.commands[i] = answer;
   }
   renderAll();
+}
+
+/** Why the server will not do an action, in the member's language (its own words stay on the item). */
+function refusal(error) {
+  const key = `member.outbox.why.${error.status}`;
+  const text = t(key);
+  return text === key ? (error.serverMessage ?? `HTTP ${error.status}`) : text;
 }
 
 function describeItem(item) {
@@ -402,7 +409,9 @@ class AlertCard {
   }
 
   drawMap(incident) {
-    this.map = L.map(this.mapBox, { zoomControl: false, attributionControl: false });
+    // No animations: a card (and its map) may go away at any moment, mid-zoom.
+    this.map = L.map(this.mapBox, { zoomControl: false, attributionControl: false, zoomAnimation: false,
+      fadeAnimation: false, markerZoomAnimation: false });
     const spot = [incident.lat, incident.lon];
     this.incidentMarker = L.circleMarker(spot, { radius: 10, color: "#7f1212", fillColor: "#dc2626",
       fillOpacity: 0.9 }).addTo(this.map).bindTooltip(t("member.map.incident"));
@@ -417,7 +426,7 @@ class AlertCard {
     if (!this.meMarker) {
       this.meMarker = L.circleMarker(me, { radius: 8, color: "#1e3a8a", fillColor: "#2563eb", fillOpacity: 0.9 })
         .addTo(this.map).bindTooltip(t("member.map.me"));
-      this.map.fitBounds(L.latLngBounds([me, this.incidentMarker.getLatLng()]).pad(0.4), { maxZoom: 17 });
+      this.map.fitBounds(L.latLngBounds([me, this.incidentMarker.getLatLng()]).pad(0.4), { maxZoom: 17, animate: false });
     } else {
       this.meMarker.setLatLng(me);
     }
