@@ -33,6 +33,7 @@ const state = {
 };
 const cards = new Map(); // assignment id -> AlertCard
 let watchId = null;
+let fixTimer = null;
 let lastSentFix = 0;
 
 // ---------------------------------------------------------------- outbox
@@ -149,13 +150,19 @@ function el(tag, attrs = {}, ...children) {
 
 function watchPosition() {
   if (watchId !== null || !navigator.geolocation) return;
-  watchId = navigator.geolocation.watchPosition(gotFix, (error) => console.info("geolocation:", error.message), {
+  const failed = (error) => console.info("geolocation:", error.message);
+  watchId = navigator.geolocation.watchPosition(gotFix, failed, {
     enableHighAccuracy: true, maximumAge: 5_000, timeout: 30_000,
   });
+  // watchPosition is silent while the member stands still: ask anyway, so the centre sees them.
+  fixTimer = setInterval(() => navigator.geolocation.getCurrentPosition(gotFix, failed, {
+    enableHighAccuracy: true, maximumAge: FIX_EVERY_MS / 2, timeout: 20_000,
+  }), FIX_EVERY_MS);
 }
 
 function stopWatching() {
   if (watchId !== null) navigator.geolocation.clearWatch(watchId);
+  clearInterval(fixTimer);
   watchId = null;
 }
 
@@ -664,7 +671,10 @@ function renderNetState() {
   const shown = navigator.onLine ? state.feedState : "offline";
   net.dataset.state = shown;
   const waiting = outbox.pending().length;
-  net.textContent = t(`member.net.${shown}`) + (waiting ? ` · ${t("member.net.waiting", { n: waiting })}` : "");
+  net.textContent = t(`member.net.${shown}`) + (waiting ? ` · ${waiting}` : ""); // the header is narrow
+  const full = t(`member.net.${shown}`) + (waiting ? ` · ${t("member.net.waiting", { n: waiting })}` : "");
+  net.setAttribute("aria-label", full);
+  net.title = full;
 }
 
 // ---------------------------------------------------------------- sign-in and the live feed
