@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +110,17 @@ def _my_alert(api: httpx.Client, scene: Scene, incident_id: int) -> dict[str, An
     return next(a for a in mine if a["incident_id"] == incident_id)
 
 
+def _wait_for_position(api: httpx.Client, scene: Scene, member_id: int, lon: float) -> None:
+    deadline = time.monotonic() + 30  # a fix goes out at most every 10 s
+    while time.monotonic() < deadline:
+        live = call(api, "GET", "/api/positions/live", scene.admin)
+        where = dict(zip(live["member_ids"], live["lons"], strict=True))
+        if abs(where.get(member_id, 0.0) - lon) < 1e-5:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"the server never saw member {member_id} at lon {lon}")
+
+
 def _shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"member-{name}.png")
@@ -155,14 +168,23 @@ def test_member_goes_on_duty_gets_the_alert_within_a_second_accepts_and_arrives(
         "%E6%AD%A3%E9%97%A8%E4%B8%9C%E4%BE%A7&mode=walk"
         "&coordinate=wgs84&callnative=1",
     )
+    expect(page.get_by_test_id("outbox")).to_be_hidden()  # the answer went out (shown at once, sent just after)
+    expect(card.get_by_test_id("alert-pending")).to_have_count(0)
     assert _my_alert(api, scene, incident["id"])["status"] == "accepted"
     _shot(page, "accepted")
 
     card.get_by_test_id("arrived").click()
     expect(card).to_have_attribute("data-status", "arrived")
     expect(page.get_by_test_id("outbox")).to_be_hidden()
+    expect(card.get_by_test_id("alert-pending")).to_have_count(0)
     assert _my_alert(api, scene, incident["id"])["status"] == "arrived"
     _shot(page, "arrived")
+
+    # While on duty the phone's fixes go to the server: step 40 m west and the live picture follows.
+    member_id = call(api, "GET", "/api/auth/me", scene.member)["member_id"]
+    west_lon, _ = scene.east(-40.0)
+    phone.set_geolocation({"longitude": west_lon, "latitude": scene.lat, "accuracy": 10})
+    _wait_for_position(api, scene, member_id, west_lon)
 
     page.get_by_test_id("lang-switch").click()
     expect(card.get_by_test_id("alert-status")).to_contain_text("On scene")
@@ -323,3 +345,12 @@ def test_group_command_arrives_live_and_a_reply_and_a_note_sent_offline_arrive_o
     assert [n["text"] for n in notes].count("已在东门") == 1
     expect(card.get_by_test_id("notes")).to_contain_text("已在东门")
     assert errors == []
+
+
+def test_member_strings_exist_in_chinese_and_english() -> None:
+    text = (ROOT / "src" / "jiefang" / "web" / "static" / "i18n.js").read_text(encoding="utf-8")
+    zh, en = text.split("\n  en: {\n", 1)
+    keys = [sorted(re.findall(r'^\s+"(member\.[\w.]+)":', part, re.MULTILINE)) for part in (zh, en)]
+    assert keys[0] == keys[1] and len(keys[0]) > 50
+    used = set(re.findall(r'"(member\.[\w.]+)"', (ROOT / "src/jiefang/web/static/member/index.html").read_text()))
+    assert used <= set(keys[0])

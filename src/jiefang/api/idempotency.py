@@ -241,7 +241,7 @@ class IdempotencyMiddleware:
 
         got = await run_in_threadpool(claim_key)
         if got is None or got.outcome == "run":
-            await self._run(scope, body, send, sessions, got.row_id if got else None)
+            await self._run(scope, body, receive, send, sessions, got.row_id if got else None)
         elif got.outcome == "replay":
             data = (got.body or "").encode()
             headers = [(b"content-length", str(len(data)).encode()), (b"idempotent-replayed", b"true")]
@@ -261,7 +261,13 @@ class IdempotencyMiddleware:
             await _json(send, 422, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
 
     async def _run(
-        self, scope: Scope, body: bytes, send: Send, sessions: sessionmaker[Session], row_id: int | None
+        self,
+        scope: Scope,
+        body: bytes,
+        receive: Receive,
+        send: Send,
+        sessions: sessionmaker[Session],
+        row_id: int | None,
     ) -> None:
         """Run the request; store its answer before it leaves (row_id set) or pass it through."""
         sent_body = False
@@ -269,7 +275,7 @@ class IdempotencyMiddleware:
         async def replay_body() -> Message:
             nonlocal sent_body
             if sent_body:
-                return {"type": "http.disconnect"}
+                return await receive()  # after the body: wait for the client's disconnect, as usual
             sent_body = True
             return {"type": "http.request", "body": body, "more_body": False}
 
@@ -278,9 +284,10 @@ class IdempotencyMiddleware:
             return
         start: Message | None = None
         parts: list[bytes] = []
+        stored = False
 
         async def keep(message: Message) -> None:
-            nonlocal start
+            nonlocal start, stored
             if message["type"] == "http.response.start":
                 start = message
                 return
@@ -292,13 +299,15 @@ class IdempotencyMiddleware:
                 return
             assert start is not None
             await run_in_threadpool(self._keep_answer, sessions, row_id, start, b"".join(parts))
+            stored = True  # from here a failure to send (client gone) leaves the answer for the repeat
             await send(start)
             await send({"type": "http.response.body", "body": b"".join(parts)})
 
         try:
             await self.app(scope, replay_body, keep)
         except BaseException:
-            await run_in_threadpool(self._release, sessions, row_id)
+            if not stored:
+                await run_in_threadpool(self._release, sessions, row_id)
             raise
 
     @staticmethod

@@ -35,6 +35,7 @@ const cards = new Map(); // assignment id -> AlertCard
 let watchId = null;
 let fixTimer = null;
 let lastSentFix = 0;
+let lastSentT = 0;
 
 // ---------------------------------------------------------------- outbox
 
@@ -154,10 +155,19 @@ function watchPosition() {
   watchId = navigator.geolocation.watchPosition(gotFix, failed, {
     enableHighAccuracy: true, maximumAge: 5_000, timeout: 30_000,
   });
-  // watchPosition is silent while the member stands still: ask anyway, so the centre sees them.
-  fixTimer = setInterval(() => navigator.geolocation.getCurrentPosition(gotFix, failed, {
-    enableHighAccuracy: true, maximumAge: FIX_EVERY_MS / 2, timeout: 20_000,
-  }), FIX_EVERY_MS);
+  fixTimer = setInterval(() => sendDueFix(failed), FIX_EVERY_MS);
+}
+
+/** Every FIX_EVERY_MS on duty: the newest fix if it has not gone out yet, else a fresh one (the
+ * phone's watch is silent while the member stands still, and the centre should still see them). */
+function sendDueFix(failed) {
+  if (state.fix && state.fix.t > lastSentT) {
+    sendFix();
+    return;
+  }
+  navigator.geolocation.getCurrentPosition((p) => gotFix(p, true), failed, {
+    enableHighAccuracy: true, maximumAge: FIX_EVERY_MS / 2, timeout: FIX_EVERY_MS * 0.9,
+  });
 }
 
 function stopWatching() {
@@ -174,17 +184,19 @@ function fixOf(position) {
   };
 }
 
-function gotFix(position) {
+/** A fix from the phone; sent at once if due (`due`: the periodic one), else kept for the map and SOS. */
+function gotFix(position, due = false) {
   state.fix = fixOf(position);
   for (const card of cards.values()) card.placeMe();
-  if (state.duty && Date.now() - lastSentFix >= FIX_EVERY_MS) sendFix();
+  if (state.duty && (due || Date.now() - lastSentFix >= FIX_EVERY_MS)) sendFix();
 }
 
 function sendFix() {
   const fix = { ...state.fix };
-  if (!(fix.speed_mps >= 0)) delete fix.speed_mps;
-  if (!(fix.heading_deg >= 0 && fix.heading_deg <= 360)) delete fix.heading_deg;
+  if (typeof fix.speed_mps !== "number" || !(fix.speed_mps >= 0)) delete fix.speed_mps;
+  if (typeof fix.heading_deg !== "number" || !(fix.heading_deg >= 0 && fix.heading_deg <= 360)) delete fix.heading_deg;
   lastSentFix = Date.now();
+  lastSentT = fix.t;
   if (state.feedState === "live") {
     feed.send({ type: "fixes", ref: Date.now(), fixes: [fix] });
   } else if (navigator.onLine) {

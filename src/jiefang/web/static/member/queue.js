@@ -25,8 +25,8 @@ function retryable(error) {
 
 /**
  * The outbox. `onChange(items)` after every change of the items; `onDone(item, answer)` when the
- * server took an action; `onFailed(item, error)` when it refused it for good; `onUnauthorized()`
- * when the token is no longer valid (items are kept for the next login).
+ * server took an action; `onFailed(item, error)` when it refused it for good. A refused token (401)
+ * keeps the items for the next sign-in (api.js tells the page to show the login).
  */
 export class Outbox {
   constructor({ onChange, onDone, onFailed }) {
@@ -99,8 +99,8 @@ export class Outbox {
   async send() {
     clearTimeout(this.timer);
     if (!navigator.onLine) return; // the `online` event starts the next round
-    for (const item of [...this.items]) {
-      if (item.state === "failed" || !this.items.includes(item)) continue;
+    // Oldest first, including what is added while this round runs; failed items stay put.
+    for (let item = this.next(); item; item = this.next()) {
       item.state = "sending";
       item.tries += 1;
       this.save();
@@ -125,6 +125,10 @@ export class Outbox {
         this.handlers.onFailed(item, error);
       }
     }
+  }
+
+  next() {
+    return this.items.find((item) => item.state === "pending");
   }
 
   retryLater() {
