@@ -253,7 +253,13 @@ def test_an_answer_no_longer_possible_ends_with_a_message(
     errors: list[str] = []
     page = _open(phone, scene, errors)
     _sign_in(page, live_server.password)
-    _go_on_duty(page, scene)
+    page.get_by_test_id("scan").click()  # typed in by hand, where the camera cannot read the code
+    page.get_by_test_id("scan-code").fill("JF1.0.0.forged")
+    page.get_by_test_id("scan-submit").click()
+    expect(page.locator("#scan-message")).not_to_be_empty()  # the server's refusal, in the dialog
+    page.get_by_test_id("scan-code").fill(scene.post_token)
+    page.get_by_test_id("scan-submit").click()
+    expect(page.get_by_test_id("duty-state")).to_have_attribute("data-on", "true")
     incident = _report_next_to_member(api, scene)
     card = page.get_by_test_id("alert-card")
     expect(card).to_be_visible(timeout=1_000)
