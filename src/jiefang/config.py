@@ -49,6 +49,10 @@ class Settings(BaseSettings):
                             description="where push-to-talk transmissions are recorded")
     voice_max_tx_s: float = Field(default=60.0, gt=0, le=600, description="longest push-to-talk transmission")
     page_size_max: int = Field(default=500, gt=0)
+    idempotency_ttl_s: float = Field(default=48 * 3600, gt=0,
+                                     description="how long an Idempotency-Key and its stored answer are kept")
+    idempotency_lock_s: float = Field(default=60.0, gt=0,
+                                      description="a key claimed this long ago without an answer may be taken over")
 
 
 @lru_cache

@@ -1,5 +1,6 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
+from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
 from jiefang.commands.models import CommandReceipt, GroupCommand
 from jiefang.dispatch.models import Assignment, TierState
@@ -23,6 +24,7 @@ __all__ = [
     "Fence",
     "FenceEvent",
     "GroupCommand",
+    "IdempotencyKey",
     "Incident",
     "IncidentEvent",
     "Member",

@@ -14,6 +14,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from jiefang import __version__
 from jiefang.api import background, overview, ws
 from jiefang.api.errors import install_error_handlers
+from jiefang.api.idempotency import IdempotencyMiddleware
 from jiefang.areas.api import router as areas_router
 from jiefang.commands.api import router as commands_router
 from jiefang.config import Settings, get_settings
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.bus = bus
+    app.add_middleware(IdempotencyMiddleware)  # inside gzip: answers are stored uncompressed
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiefang.api.idempotency import purge_expired
 from jiefang.config import Settings
 from jiefang.db import session_scope
 from jiefang.dispatch.service import Dispatcher, sweep
@@ -86,8 +87,11 @@ def start(
     def purge() -> None:
         with session_scope(sessions) as session:
             n = purge_track(session, settings.track_retention_days)
+            keys = purge_expired(session)
         if n:
             log.info("deleted %d track points older than %s days", n, settings.track_retention_days)
+        if keys:
+            log.info("deleted %d expired idempotency keys", keys)
 
     loops: list[tuple[float, str, Callable[[], object]]] = [
         (POSITIONS_EVERY_S, "positions feed", lambda: publish_position_changes(tracker, bus)),

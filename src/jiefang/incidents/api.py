@@ -33,16 +33,25 @@ from jiefang.schemas import SEARCH_PATTERN
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
+KeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=100,
+           description="made by the client when the user acted; a repeat answers with the first incident"),
+]
+
+
 @router.post("/incidents", response_model=IncidentOut, status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
-def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn) -> IncidentOut:
+def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn,
+           idempotency_key: KeyHeader = None) -> IncidentOut:
     """Report an incident at the console; the 1-3-5 dispatch starts at once."""
-    return IncidentOut.model_validate(service.report(session, d, who, data))
+    return IncidentOut.model_validate(service.report(session, d, who, data, key=idempotency_key))
 
 
 @router.post("/incidents/sos", response_model=IncidentOut, status_code=status.HTTP_201_CREATED)
-def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn) -> IncidentOut:
-    """One-tap SOS from a member's phone at its position."""
-    return IncidentOut.model_validate(service.sos(session, d, who, data))
+def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn,
+        idempotency_key: KeyHeader = None) -> IncidentOut:
+    """One-tap SOS (or a hazard report with a type and description) from a member's phone at its position."""
+    return IncidentOut.model_validate(service.sos(session, d, who, data, key=idempotency_key))
 
 
 @router.post("/incidents/external", response_model=IncidentCreated, status_code=status.HTTP_201_CREATED,
