@@ -2,6 +2,7 @@
 
 from jiefang.areas.models import Area
 from jiefang.dispatch.models import Assignment, TierState
+from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
@@ -14,6 +15,7 @@ __all__ = [
     "ApiToken",
     "Area",
     "Assignment",
+    "Drill",
     "DutyAudit",
     "DutyPost",
     "DutySession",

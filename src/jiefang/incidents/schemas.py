@@ -58,6 +58,7 @@ class IncidentOut(BaseModel):
     street_id: int | None
     grid_id: int | None
     police_handover: bool
+    drill: bool = False  # 演练: a readiness drill, never a real incident
     reported_at: datetime
     on_scene_at: datetime | None
     closed_at: datetime | None
@@ -81,6 +82,7 @@ class AssignmentOut(BaseModel):
     answered_at: datetime | None
     arrived_at: datetime | None
     notified: str
+    drill: bool = False  # the alert of a readiness drill (演练)
 
 
 class TierOut(BaseModel):
