@@ -109,8 +109,14 @@ def forced_count(due_rel: NDArray[np.int64], quota: int) -> int:
     return int(max(0, (cum - quota * np.arange(cum.size)).max()))
 
 
-def _pick_district(rng: np.random.Generator, idx: NDArray[np.int64], due: NDArray[np.int64],
-                   weight: NDArray[np.float64], quota: int, forced_n: int) -> NDArray[np.int64]:
+def _pick_district(
+    rng: np.random.Generator,
+    idx: NDArray[np.int64],
+    due: NDArray[np.int64],
+    weight: NDArray[np.float64],
+    quota: int,
+    forced_n: int,
+) -> NDArray[np.int64]:
     """Return up to ``quota`` of the eligible units ``idx``: the ``forced_n`` most urgent, then by weight."""
     keys = np.log(rng.random(idx.size)) / weight[idx]  # Efraimidis–Spirakis: larger key wins
     if forced_n:
@@ -146,9 +152,9 @@ def plan_drills(pool: UnitPool, day: int, policy: DrillPolicy, seed: int, from_s
     rng = np.random.default_rng([seed, day])
     on_duty = pool.on_duty.copy()
     on_duty[:, :from_slot] = False
-    available = on_duty.any(axis=1)
-    rostered = pool.on_duty.any(axis=1)
-    eligible = available & ((pool.last_day == NEVER) | (day - pool.last_day >= policy.window_days))
+    available = np.asarray(on_duty.any(axis=1), dtype=np.bool_)
+    rostered = np.asarray(pool.on_duty.any(axis=1), dtype=np.bool_)
+    eligible: NDArray[np.bool_] = available & ((pool.last_day == NEVER) | (day - pool.last_day >= policy.window_days))
     due = due_days(pool, policy.cycle_days)
     weight = drill_weights(pool, day, policy)
 
@@ -175,12 +181,22 @@ def plan_drills(pool: UnitPool, day: int, policy: DrillPolicy, seed: int, from_s
     slots = _spread(rng, on_duty[units]) if units.size else np.zeros(0, dtype=np.int64)
     at_s = slots * SLOT_S + rng.integers(0, SLOT_S, size=slots.size)
     order = np.argsort(at_s, kind="stable")
-    return DayPlan(pool.unit_ids[units[order]], at_s[order].astype(np.int64),
-                   {int(labels[s]): int(counts[s]) for s in range(labels.size)})
+    return DayPlan(
+        pool.unit_ids[units[order]],
+        at_s[order].astype(np.int64),
+        {int(labels[s]): int(counts[s]) for s in range(labels.size)},
+    )
 
 
-def _redistribute(rng: np.random.Generator, short: int, left_by: list[NDArray[np.int64]], spare: NDArray[np.int64],
-                  counts: NDArray[np.int64], picked: list[NDArray[np.int64]], weight: NDArray[np.float64]) -> None:
+def _redistribute(
+    rng: np.random.Generator,
+    short: int,
+    left_by: list[NDArray[np.int64]],
+    spare: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    picked: list[NDArray[np.int64]],
+    weight: NDArray[np.float64],
+) -> None:
     """Hand the drills districts could not use to districts with eligible units left, in proportion."""
     while short > 0 and spare.sum() > 0:
         extra = np.minimum(proportional_quotas(np.where(spare > 0, counts + spare, 0), short), spare)
