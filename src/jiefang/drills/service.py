@@ -25,7 +25,16 @@ from jiefang.db import utcnow
 from jiefang.dispatch.service import Dispatcher
 from jiefang.drills.execution import fire
 from jiefang.drills.models import Drill
-from jiefang.drills.scheduler import NEVER, SLOT_S, SLOTS_PER_DAY, DrillPolicy, UnitPool, drills_per_day, plan_drills
+from jiefang.drills.scheduler import (
+    NEVER,
+    SLOT_S,
+    SLOTS_PER_DAY,
+    DayPlan,
+    DrillPolicy,
+    UnitPool,
+    drills_per_day,
+    plan_drills,
+)
 from jiefang.drills.schemas import AdhocIn, DistrictQuota, DrillOut, PlanIn, PlanOut
 from jiefang.duty.models import RosterAssignment, Shift
 from jiefang.duty.rosters import shift_times
@@ -124,6 +133,53 @@ def load_pool(session: Session, day: date, tz: ZoneInfo, cycle_days: int) -> Loa
     return LoadedPool(pool, {u.id: u.district_id for u in units})
 
 
+@dataclass(frozen=True)
+class ComputedPlan:
+    """A day's plan before it is stored: the planner's inputs and output."""
+
+    day: date
+    seed: int
+    from_slot: int
+    start: datetime  # local midnight of the day
+    loaded: LoadedPool
+    plan: DayPlan
+
+    @property
+    def eligible_units(self) -> int:
+        """Units with a rostered shift in a quarter-hour still ahead (before the no-repeat window)."""
+        return int(self.loaded.pool.on_duty[:, self.from_slot :].any(axis=1).sum())
+
+
+def compute_plan(session: Session, settings: Settings, data: PlanIn, now: datetime | None = None) -> ComputedPlan:
+    """Return the plan of a local day without storing it. Raises InvalidInput for a day already past."""
+    now = now or utcnow()
+    tz = ZoneInfo(settings.timezone)
+    today = now.astimezone(tz).date()
+    if data.date < today:
+        raise InvalidInput(f"{data.date} is past; plan today or a later day")
+    start = _day_start(data.date, tz)
+    from_slot = 0
+    if data.date == today:  # only quarter-hours that start at least a minute from now
+        from_slot = min(SLOTS_PER_DAY, math.ceil(((now - start).total_seconds() + 60) / SLOT_S))
+    loaded = load_pool(session, data.date, tz, settings.drills_cycle_days)
+    seed = data.seed if data.seed is not None else secrets.randbelow(2**31)
+    policy = policy_of(settings, len(loaded.pool), data.count)
+    plan = plan_drills(loaded.pool, data.date.toordinal(), policy, seed, from_slot)
+    return ComputedPlan(data.date, seed, from_slot, start, loaded, plan)
+
+
+def scheduled_count(session: Session, day: date) -> int:
+    """Return how many scheduled drills (not cancelled) the day has."""
+    return (
+        session.scalar(
+            select(func.count(Drill.id)).where(
+                Drill.kind == "scheduled", Drill.plan_date == day, Drill.status != "cancelled"
+            )
+        )
+        or 0
+    )
+
+
 def plan_day(
     session: Session, settings: Settings, bus: EventBus, who: Principal, data: PlanIn, now: datetime | None = None
 ) -> PlanOut:
@@ -132,28 +188,11 @@ def plan_day(
     Raises InvalidInput for a day already past, Conflict when the day is already planned.
     """
     now = now or utcnow()
-    tz = ZoneInfo(settings.timezone)
-    today = now.astimezone(tz).date()
-    if data.date < today:
-        raise InvalidInput(f"{data.date} is past; plan today or a later day")
-    planned = (
-        session.scalar(
-            select(func.count(Drill.id)).where(
-                Drill.kind == "scheduled", Drill.plan_date == data.date, Drill.status != "cancelled"
-            )
-        )
-        or 0
-    )
+    planned = scheduled_count(session, data.date)
     if planned:
         raise Conflict(f"{data.date} already has {planned} scheduled drills")
-    start = _day_start(data.date, tz)
-    from_slot = 0
-    if data.date == today:  # only quarter-hours that start at least a minute from now
-        from_slot = math.ceil(((now - start).total_seconds() + 60) / SLOT_S)
-    loaded = load_pool(session, data.date, tz, settings.drills_cycle_days)
-    seed = data.seed if data.seed is not None else secrets.randbelow(2**31)
-    policy = policy_of(settings, len(loaded.pool), data.count)
-    plan = plan_drills(loaded.pool, data.date.toordinal(), policy, seed, from_slot)
+    computed = compute_plan(session, settings, data, now)
+    plan, loaded, start, seed = computed.plan, computed.loaded, computed.start, computed.seed
     drills = [
         Drill(
             unit_id=int(u),
@@ -173,12 +212,11 @@ def plan_day(
     session.add_all(drills)
     session.commit()
     bus.publish("drills.planned", keep=False, date=data.date.isoformat(), planned=len(drills))
-    eligible = int(loaded.pool.on_duty[:, from_slot:].any(axis=1).sum())
     return PlanOut(
         date=data.date,
         seed=seed,
         planned=len(drills),
-        eligible_units=eligible,
+        eligible_units=computed.eligible_units,
         quotas=[DistrictQuota(district_id=k, planned=v) for k, v in sorted(plan.quotas.items())],
         drills=[DrillOut.model_validate(x) for x in drills],
     )
