@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -263,7 +263,9 @@ def sweep(session: Session, d: Dispatcher, now: datetime | None = None) -> dict[
 def _arrivals(session: Session, d: Dispatcher, now: datetime) -> int:
     rows = session.execute(
         select(Assignment, Incident).join(Incident, Incident.id == Assignment.incident_id)
-        .where(Assignment.status.in_(("alerted", "accepted")), Incident.status.in_(OPEN))
+        .where(Assignment.status.in_(("alerted", "accepted")), Incident.status.in_(OPEN),
+               # a drill tests the answer too: standing at the post is muster only once the member answered
+               or_(Incident.drill.is_(False), Assignment.status == "accepted"))
     ).all()
     n = 0
     for a, incident in rows:
