@@ -37,8 +37,7 @@ from jiefang.drills.scheduler import (
 )
 from jiefang.drills.schemas import AdhocIn, DistrictQuota, DrillOut, PlanIn, PlanOut
 from jiefang.duty.models import RosterAssignment, Shift
-from jiefang.duty.rosters import shift_times
-from jiefang.duty.windows import window_on
+from jiefang.duty.windows import ShiftTimes, window_on
 from jiefang.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jiefang.events import EventBus
 from jiefang.geo.projection import haversine_m
@@ -62,6 +61,10 @@ def policy_of(settings: Settings, units: int, count: int | None = None) -> Drill
     return DrillPolicy(per_day=per_day, window_days=settings.drills_window_days, cycle_days=settings.drills_cycle_days)
 
 
+def _local_day(at: datetime, tz: ZoneInfo) -> int:
+    return at.astimezone(tz).date().toordinal()
+
+
 def _day_start(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tz)
 
@@ -71,24 +74,40 @@ def _on_duty(session: Session, index: dict[int, int], day: date, tz: ZoneInfo) -
     on_duty = np.zeros((len(index), SLOTS_PER_DAY), dtype=np.bool_)
     start = _day_start(day, tz)
     rows = session.execute(
-        select(Shift, RosterAssignment.valid_from, RosterAssignment.valid_to)
+        select(
+            Shift.id,
+            Shift.unit_id,
+            Shift.start_time,
+            Shift.end_time,
+            Shift.weekdays,
+            RosterAssignment.valid_from,
+            RosterAssignment.valid_to,
+        )
         .join(RosterAssignment, RosterAssignment.shift_id == Shift.id)
         .where(Shift.min_on_duty > 0, RosterAssignment.valid_from <= day)
     ).all()
+    slots: dict[tuple[time, time, int, date], tuple[int, int]] = {}  # shifts share a few patterns: compute each once
     seen: set[tuple[int, date]] = set()
-    for shift, valid_from, valid_to in rows:
-        row = index.get(shift.unit_id)
+    for shift_id, unit_id, start_time, end_time, weekdays, valid_from, valid_to in rows:
+        row = index.get(unit_id)
         if row is None:
             continue
         for started in (day - timedelta(days=1), day):
-            if (shift.id, started) in seen or started < valid_from or (valid_to is not None and started > valid_to):
+            if (shift_id, started) in seen or started < valid_from or (valid_to is not None and started > valid_to):
                 continue
-            window = window_on(shift_times(shift), started, tz)
-            if window is None:
-                continue
-            seen.add((shift.id, started))
-            first = max(0, math.ceil((window[0] - start).total_seconds() / SLOT_S))
-            last = min(SLOTS_PER_DAY, math.floor((window[1] - start).total_seconds() / SLOT_S))
+            seen.add((shift_id, started))
+            key = (start_time, end_time, weekdays, started)
+            if key not in slots:
+                window = window_on(ShiftTimes(start_time, end_time, weekdays), started, tz)
+                slots[key] = (
+                    (0, 0)
+                    if window is None
+                    else (
+                        max(0, math.ceil((window[0] - start).total_seconds() / SLOT_S)),
+                        min(SLOTS_PER_DAY, math.floor((window[1] - start).total_seconds() / SLOT_S)),
+                    )
+                )
+            first, last = slots[key]
             if last > first:
                 on_duty[row, first:last] = True
     return on_duty
@@ -127,7 +146,7 @@ def load_pool(session: Session, day: date, tz: ZoneInfo, cycle_days: int) -> Loa
         district=np.array([u.district_id for u in units], dtype=np.int64),
         on_duty=_on_duty(session, index, day, tz),
         last_day=last_day,
-        registered_day=np.array([u.created_at.astimezone(tz).date().toordinal() for u in units], dtype=np.int64),
+        registered_day=np.array([_local_day(u.created_at, tz) for u in units], dtype=np.int64),
         fail_share=fail_share,
     )
     return LoadedPool(pool, {u.id: u.district_id for u in units})
