@@ -4,12 +4,14 @@ never appear among incidents or in 1-3-5 compliance."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from jiefang.db import utcnow
+from jiefang.dispatch.service import sweep
 from jiefang.drills.execution import advance
 from jiefang.drills.models import Drill
 
@@ -18,6 +20,12 @@ def _advance(client, seconds_later: float = 0.0):  # type: ignore[no-untyped-def
     """Run the drills loop now, or as it would run ``seconds_later`` (the background runs it every 2 s)."""
     with client.app.state.sessions() as session:
         return advance(session, client.app.state.dispatcher, 2, utcnow() + timedelta(seconds=seconds_later))
+
+
+def _sweep(client):  # type: ignore[no-untyped-def]
+    """Run the dispatch sweep now (timeouts, arrivals seen by position), as the background does every second."""
+    with client.app.state.sessions() as session:
+        return sweep(session, client.app.state.dispatcher, utcnow())
 
 
 def _tomorrow(settings) -> str:  # type: ignore[no-untyped-def]
@@ -190,3 +198,21 @@ def test_roles_scopes_and_input_errors(client, admin, tianhe_operator, leader, m
     assert client.post(f"/api/drills/{drills[0]['id']}/cancel", headers=other).status_code == 404
     cancelled = client.post(f"/api/drills/{drills[0]['id']}/cancel", headers=tianhe_operator)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_a_member_at_the_post_musters_only_once_they_answered(client, tianhe_operator, drill_units):
+    unit = drill_units[0]
+    fix = {"lon": unit.lon, "lat": unit.lat, "t": time.time(), "accuracy_m": 5}
+    assert client.post("/api/positions", headers=unit.headers, json=fix).json()["status"] == ["accepted"]
+    r = client.post(
+        "/api/drills/adhoc", headers=tianhe_operator, json={"circle": {"lon": unit.lon, "lat": unit.lat, "radius_m": 5}}
+    )
+    drill = r.json()[0]
+    _sweep(client)
+    [alert] = client.get("/api/alerts/mine", headers=unit.headers).json()
+    assert alert["status"] == "alerted"  # standing there is not an answer
+    client.post(f"/api/alerts/{alert['id']}/accept", headers=unit.headers)
+    _sweep(client)  # now seen at the post by position (or already by the background sweep)
+    _advance(client)
+    after = client.get(f"/api/drills/{drill['id']}", headers=tianhe_operator).json()
+    assert after["status"] == "passed" and after["mustered"] == 1 and after["first_ack_s"] < 60
