@@ -27,7 +27,7 @@ router = APIRouter(prefix="/api/drills", tags=["drills"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
 READERS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER)
 DEFAULT_WINDOW = timedelta(days=28)
-Status = Literal["planned", "firing", "running", "passed", "failed", "cancelled"]
+Status = Literal["planned", "running", "passed", "failed", "cancelled"]
 WindowQuery = Annotated[datetime | None, Query(description="ISO 8601; without a zone it is UTC")]
 GroupByQuery = Annotated[DrillGroupBy, Query(description="district, street, grid or unit")]
 

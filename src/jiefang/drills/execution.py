@@ -3,7 +3,8 @@
 A drill is an incident with ``drill=True`` at the unit's post (its first active duty post, or its
 site), alerting every member of the unit on duty. The alerts, answers and arrivals are those of
 real incidents (``dispatch.service``: the member app, notifiers, the sweep that sees arrivals by
-position), every event carrying ``drill: true``; nobody stands in for a silent member. The
+position), every event carrying ``drill: true``; nobody stands in for a silent member, and a
+member standing at the post counts as mustered only once they answered. The
 incident is kept out of incident lists and 1-3-5 compliance. ``advance`` runs on the server's
 clock (``api/background.py``): it fires due drills and scores running ones.
 """
@@ -26,7 +27,7 @@ from jiefang.duty.models import DutyPost, DutySession
 from jiefang.errors import Conflict, DomainError, Forbidden
 from jiefang.geo.projection import haversine_m
 from jiefang.incidents.models import Incident, IncidentEvent
-from jiefang.people.access import Principal, can_manage_unit
+from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, Principal, can_manage_unit
 from jiefang.units.models import Unit
 
 log = logging.getLogger(__name__)
@@ -189,9 +190,11 @@ def _finish(session: Session, d: Dispatcher, drill: Drill, score: DrillScore, no
 
 
 def _claim(session: Session, drill_id: int) -> bool:
-    """Take a planned drill for firing unless another worker got there first."""
-    done = session.execute(update(Drill).where(Drill.id == drill_id, Drill.status == "planned").values(status="firing"))
-    session.commit()
+    """Take a planned drill for firing unless another worker got there first. Not committed: firing
+    commits it with the drill's incident, and a crash before that leaves the drill planned."""
+    done = session.execute(
+        update(Drill).where(Drill.id == drill_id, Drill.status == "planned").values(status="running")
+    )
     return bool(getattr(done, "rowcount", 0))
 
 
@@ -204,6 +207,7 @@ def advance(session: Session, d: Dispatcher, muster_min: int, now: datetime | No
     ).all()
     for drill in due:
         if not _claim(session, drill.id):
+            session.rollback()
             continue
         if now - drill.planned_at > MISSED_AFTER:
             drill.status, drill.note = "cancelled", "not fired in time (was the server down?)"
@@ -216,7 +220,11 @@ def advance(session: Session, d: Dispatcher, muster_min: int, now: datetime | No
         except DomainError as exc:
             session.rollback()
             log.error("drill %s could not fire: %s", drill.id, exc.message)
-            drill.status, drill.note = "cancelled", exc.message[:200]
+            session.execute(
+                update(Drill)
+                .where(Drill.id == drill.id, Drill.status == "planned")
+                .values(status="cancelled", note=exc.message[:200])
+            )
             session.commit()
     for drill in session.scalars(select(Drill).where(Drill.status == "running").order_by(Drill.id)).all():
         if evaluate(session, d, drill, now).done:
@@ -232,7 +240,7 @@ def confirm_video(
     Raises Forbidden outside the operator's scope, Conflict unless the drill is running with video asked.
     """
     now = now or utcnow()
-    if who.role not in ("city_admin", "district_operator") or not can_manage_unit(
+    if who.role not in (CITY_ADMIN, DISTRICT_OPERATOR) or not can_manage_unit(
         who, drill.unit_id, drill.district_id or -1
     ):
         raise Forbidden("video check-ins are confirmed by the operators of the unit's district")
@@ -240,6 +248,7 @@ def confirm_video(
         raise Conflict(f"drill {drill.id} is {drill.status}{'' if drill.video_requested else ' without video'}")
     if confirmed:
         drill.video_confirmed_at, drill.video_confirmed_by = now, who.account_id or None
-    record(session, drill.incident_id or 0, "video_checked", now, account_id=who.account_id, confirmed=confirmed)
+    assert drill.incident_id is not None  # set when the drill fired
+    record(session, drill.incident_id, "video_checked", now, account_id=who.account_id, confirmed=confirmed)
     evaluate(session, d, drill, now)
     return drill

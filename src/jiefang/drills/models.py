@@ -22,7 +22,7 @@ class Drill(Base):
     kind: Mapped[str] = mapped_column(String(12))  # scheduled, adhoc
     plan_date: Mapped[date] = mapped_column(Date, index=True)  # local day
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # planned -> running -> passed / failed, or cancelled
+    # planned -> running -> passed / failed, or cancelled (before firing, or not fired in time)
     status: Mapped[str] = mapped_column(String(12))
     scenario: Mapped[str] = mapped_column(String(40))  # the incident type played
     video_requested: Mapped[bool] = mapped_column(Boolean, default=False)

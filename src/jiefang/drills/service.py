@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 from shapely import Polygon, contains_xy
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
 from jiefang.config import Settings
@@ -305,13 +305,14 @@ def launch_adhoc(
 
 
 def visible_drills(who: Principal) -> ColumnElement[bool]:
-    """The drills a role may read; members read none (they get their alerts)."""
+    """The drills a role may read: operators their district's, leaders their unit's once fired;
+    members none (they get their alerts). Raises Forbidden for members."""
     if who.role == CITY_ADMIN:
         return true()
     if who.role == DISTRICT_OPERATOR:
         return Drill.district_id == who.district_id
-    if who.role == UNIT_LEADER:
-        return Drill.unit_id == who.unit_id
+    if who.role == UNIT_LEADER:  # a unit is not told when it will be drilled
+        return and_(Drill.unit_id == who.unit_id, Drill.status != "planned")
     raise Forbidden("members see drills as the alerts they receive (GET /api/alerts/mine)")
 
 
