@@ -110,6 +110,10 @@ def test_a_planned_drill_fires_one_unit_passes_the_silent_one_fails(
     assert client.get("/api/compliance?group_by=city", headers=admin).json()["total"]["incidents"] == 0
     incident = client.get(f"/api/incidents/{passed['incident_id']}", headers=admin).json()
     assert incident["drill"] is True and incident["source"] == "drill"
+    cap = client.get(f"/api/incidents/{passed['incident_id']}/cap.xml", headers=admin).text
+    assert "<cap:status>Exercise</cap:status>" in cap or "<status>Exercise</status>" in cap
+    feature = client.get(f"/api/incidents/{passed['incident_id']}/geojson", headers=admin).json()
+    assert feature["properties"]["drill"] is True
 
 
 def test_a_unit_failing_twice_in_a_row_is_flagged(client, admin, tianhe_operator, drill_units, sessions, settings):
