@@ -220,3 +220,17 @@ def test_a_member_at_the_post_musters_only_once_they_answered(client, tianhe_ope
     _advance(client)
     after = client.get(f"/api/drills/{drill['id']}", headers=tianhe_operator).json()
     assert after["status"] == "passed" and after["mustered"] == 1 and after["first_ack_s"] < 60
+
+
+def test_a_drill_not_fired_within_15_minutes_of_its_time_is_cancelled_not_fired_late(
+    client, admin, drill_units, sessions, settings
+):
+    plan = _plan(client, admin, settings, count=2)
+    ids = [d["id"] for d in plan["drills"]]
+    with sessions() as s:  # the server was down when they were due
+        s.execute(update(Drill).where(Drill.id.in_(ids)).values(planned_at=utcnow() - timedelta(minutes=20)))
+        s.commit()
+    assert _advance(client)["fired"] == 0
+    for drill_id in ids:
+        drill = client.get(f"/api/drills/{drill_id}", headers=admin).json()
+        assert drill["status"] == "cancelled" and drill["incident_id"] is None and "not fired in time" in drill["note"]
