@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(default="jiefang-alarms", min_length=1, max_length=64)
     cap_sender: str = Field(default="jiefang", pattern=r"^[^\s,<&]{1,100}$",
                             description="CAP <sender> of exported alerts, e.g. the deployment's domain")
+    drills_per_day: int | None = Field(default=None, ge=0, le=100_000,
+                                       description="drills a day; unset: 705 at city scale, scaled by units")
+    drills_window_days: int = Field(default=14, ge=1, le=365, description="no unit drilled twice within this")
+    drills_cycle_days: int = Field(default=45, ge=2, le=730, description="every unit drilled once per this")
+    drills_muster_min: int = Field(default=2, ge=1, le=50, description="members at the post within 3 min to pass")
+    drills_scenario: str = Field(default="public_order", pattern=r"^[a-z][a-z0-9_]{1,39}$",
+                                 description="incident type a scheduled drill plays")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     voice_dir: Path = Field(default_factory=lambda: Path("var/voice").resolve(),
                             description="where push-to-talk transmissions are recorded")

@@ -4,6 +4,7 @@ from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
 from jiefang.commands.models import CommandReceipt, GroupCommand
 from jiefang.dispatch.models import Assignment, TierState
+from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
@@ -18,6 +19,7 @@ __all__ = [
     "Area",
     "Assignment",
     "CommandReceipt",
+    "Drill",
     "DutyAudit",
     "DutyPost",
     "DutySession",

@@ -21,6 +21,7 @@ from jiefang.config import Settings, get_settings
 from jiefang.db import make_engine, session_factory, session_scope
 from jiefang.dispatch.api import router as dispatch_router
 from jiefang.dispatch.service import Dispatcher
+from jiefang.drills.api import router as drills_router
 from jiefang.duty.api import router as duty_router
 from jiefang.events import EventBus
 from jiefang.incidents.alarms import start_alarm_intake
@@ -81,7 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
-                   incidents_router, dispatch_router, commands_router, voice_router, overview.router):
+                   incidents_router, dispatch_router, drills_router, commands_router, voice_router,
+                   overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

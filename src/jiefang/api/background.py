@@ -1,6 +1,6 @@
 """Work the server does on its own clock: dispatch deadlines and arrivals, automatic check-out,
 keeping the live picture in step with the database, patrol-absence alerts, the positions feed of
-the map, track retention."""
+the map, track retention, readiness drills."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from jiefang.api.idempotency import purge_expired
 from jiefang.config import Settings
 from jiefang.db import session_scope
 from jiefang.dispatch.service import Dispatcher, sweep
+from jiefang.drills.execution import advance
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
 from jiefang.tracking.live import LiveTracker
@@ -25,6 +26,7 @@ POSITIONS_EVERY_S = 2.0
 HOUSEKEEPING_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0
 DISPATCH_EVERY_S = 1.0
+DRILLS_EVERY_S = 2.0
 
 
 def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
@@ -79,6 +81,12 @@ def run_dispatch(sessions: sessionmaker[Session], dispatcher: Dispatcher) -> dic
         return sweep(session, dispatcher)
 
 
+def run_drills(sessions: sessionmaker[Session], dispatcher: Dispatcher, settings: Settings) -> dict[str, int]:
+    """Fire the drills now due and score the running ones; return what happened."""
+    with session_scope(sessions) as session:
+        return advance(session, dispatcher, settings.drills_muster_min)
+
+
 def start(
     sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings, dispatcher: Dispatcher
 ) -> list[asyncio.Task[None]]:
@@ -98,5 +106,6 @@ def start(
         (HOUSEKEEPING_EVERY_S, "housekeeping", lambda: housekeeping(sessions, tracker, bus)),
         (PURGE_EVERY_S, "track purge", purge),
         (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher)),
+        (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

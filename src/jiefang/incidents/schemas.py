@@ -58,6 +58,7 @@ class IncidentOut(BaseModel):
     street_id: int | None
     grid_id: int | None
     police_handover: bool
+    drill: bool = False  # 演练: a readiness drill, never a real incident
     reported_at: datetime
     on_scene_at: datetime | None
     closed_at: datetime | None
@@ -83,6 +84,7 @@ class AssignmentOut(BaseModel):
     notified: str
     member_name: str | None = Field(None, description="filled in an incident's detail")
     unit_name: str | None = None
+    drill: bool = False  # the alert of a readiness drill (演练)
 
 
 class TierOut(BaseModel):

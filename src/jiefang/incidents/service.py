@@ -239,7 +239,8 @@ def get_incident(session: Session, who: Principal, incident_id: int) -> Incident
 def list_incidents(session: Session, who: Principal, status: str | None, type_: str | None, open_only: bool,
                    limit: int, offset: int) -> list[Incident]:
     """Return visible incidents, newest first, filtered."""
-    stmt = select(Incident).where(visible_incidents(who)).order_by(Incident.reported_at.desc(), Incident.id.desc())  # type: ignore[arg-type]
+    stmt = (select(Incident).where(visible_incidents(who), Incident.drill.is_(False))  # type: ignore[arg-type]
+            .order_by(Incident.reported_at.desc(), Incident.id.desc()))  # drills are listed under /api/drills
     if status:
         stmt = stmt.where(Incident.status == status)
     if type_:

@@ -20,8 +20,9 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 
 def mount_web(app: FastAPI) -> None:
     """Mount the static files at /static, Leaflet under /static/vendor/, the page at GET /, the
-    compliance report at GET /compliance.html and the member app at GET /app (with its web manifest
-    and its service worker, allowed to control /app although it lives below it).
+    compliance report at GET /compliance.html, the drills report at GET /drills.html and the member
+    app at GET /app (with its web manifest and its service worker, allowed to control /app although
+    it lives below it).
 
     Vendor mounts come first: Starlette matches mounts in order and /static would shadow them.
     """
@@ -46,6 +47,11 @@ def mount_web(app: FastAPI) -> None:
     def compliance_report() -> FileResponse:
         """Return the 1-3-5 compliance report page."""
         return FileResponse(STATIC_DIR / "compliance.html", headers=_NO_CACHE)
+
+    @app.get("/drills.html", include_in_schema=False)
+    def drills_report() -> FileResponse:
+        """Return the readiness drills (拉动测试) report page."""
+        return FileResponse(STATIC_DIR / "drills.html", headers=_NO_CACHE)
 
     @app.get("/app", include_in_schema=False)
     def member_app() -> FileResponse:
