@@ -149,3 +149,25 @@ def call(api: httpx.Client, method: str, path: str, headers: Headers, body: Any 
     answer = api.request(method, path, headers=headers, json=body)
     assert answer.status_code < 300, answer.text
     return answer.json() if answer.content else None
+
+
+def need_ffprobe() -> None:
+    """Skip (fail under CI) when ffprobe, which checks recorded audio, is missing."""
+    if shutil.which("ffprobe") is None:
+        reason = "ffprobe not found (apt-get install -y ffmpeg)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI must check the recordings")
+        pytest.skip(reason)
+
+
+def audio_duration_s(path: Path) -> float:
+    """The decoded length of an audio file: the end of its last packet, as ffprobe reads it."""
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time,duration_time",
+         "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True).stdout
+    rows = [line.split(",") for line in out.split() if line]
+    assert rows, "no audio packets decoded"
+    last = rows[-1]
+    return float(last[0]) + float(last[1] if len(last) > 1 and last[1] else 0)

@@ -8,6 +8,7 @@ import { language, setLanguage, t, translateDocument } from "../i18n.js";
 import { LiveFeed } from "../live.js";
 import { Outbox, newKey } from "./queue.js";
 import { canScan, startScanner, tokenOf } from "./scanner.js";
+import { VoicePanel } from "../voice.js";
 
 const TOKEN_KEEP = "jiefang.member.token"; // survives closing the installed app, unlike sessionStorage
 const ME_KEEP = "jiefang.member.me";
@@ -33,6 +34,7 @@ const state = {
 };
 const cards = new Map(); // assignment id -> AlertCard
 let watchId = null;
+let voice = null; // push to talk, while signed in
 let fixTimer = null;
 let lastSentFix = 0;
 let lastSentT = 0;
@@ -699,6 +701,7 @@ const feed = new LiveFeed({
         break;
       case "dispatch.accepted":
         answerEvent(event, "accepted");
+        voice?.reloadGroups(); // the incident's talk group is now theirs
         break;
       case "dispatch.declined":
         answerEvent(event, "declined");
@@ -759,11 +762,17 @@ async function startApp() {
   document.body.dataset.ready = "true";
   renderAll();
   feed.start();
+  voice?.stop();
+  voice = new VoicePanel();
+  voice.mount($("voice-box"));
+  voice.start();
   outbox.flush();
 }
 
 function signedOut(message = "") {
   feed.stop();
+  voice?.stop();
+  voice = null;
   stopWatching();
   localStorage.removeItem(TOKEN_KEEP);
   document.body.dataset.ready = "false";
@@ -809,6 +818,7 @@ async function logout() {
 
 function renderAll() {
   translate();
+  voice?.render();
   renderDuty();
   renderAlerts();
   renderCommands();
