@@ -8,6 +8,7 @@ browser tests are skipped, except under CI=true where they fail.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
@@ -171,3 +172,24 @@ def audio_duration_s(path: Path) -> float:
     assert rows, "no audio packets decoded"
     last = rows[-1]
     return float(last[0]) + float(last[1] if len(last) > 1 and last[1] else 0)
+
+
+MAP_AT_REST_JS = "!document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim, .leaflet-pan-anim')"
+
+
+def _mercator(lon: float, lat: float, zoom: int) -> tuple[float, float]:
+    size = 256 * 2**zoom
+    s = math.sin(math.radians(lat))
+    return (lon + 180) / 360 * size, (0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)) * size
+
+
+def map_pixel(page: Any, lon: float, lat: float) -> tuple[float, float]:
+    """Where a place is on screen, from the map's centre and zoom (Web Mercator)."""
+    page.wait_for_function(MAP_AT_REST_JS)
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    zoom = int(page.get_attribute("#map", "data-zoom") or 0)
+    c_lat, c_lon = map(float, (page.get_attribute("#map", "data-center") or "").split(","))
+    cx, cy = _mercator(c_lon, c_lat, zoom)
+    px, py = _mercator(lon, lat, zoom)
+    return box["x"] + box["width"] / 2 + px - cx, box["y"] + box["height"] / 2 + py - cy
