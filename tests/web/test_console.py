@@ -201,6 +201,10 @@ def test_fences_are_drawn_saved_and_deleted_and_the_board_counts_who_is_on_duty(
     assert answer["members"] >= 1  # the placed_members unit's site is in this grid, and someone stands on it
     expect(page.locator("[data-testid=selection-members]")).to_have_attribute("data-value", str(answer["members"]))
     expect(page.locator("[data-testid=selection-units]")).to_have_attribute("data-value", str(answer["units"]))
+    page.click("[data-testid=selection-drill]")  # an ad-hoc readiness drill of the units in the grid
+    expect(page.locator(".console-info")).to_contain_text(str(answer["units"]))
+    drills = call(api, "GET", "/api/drills", operator)
+    assert len(drills) == answer["units"] and {d["kind"] for d in drills} == {"adhoc"}
 
     page.click("[data-testid=tool-board]")
     expect(page.locator("[data-testid=board] tbody tr").first).to_be_visible()

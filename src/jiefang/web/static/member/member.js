@@ -359,6 +359,7 @@ function alertArrived(event) {
   state.alerts.set(event.assignment_id, {
     id: event.assignment_id, incident_id: event.incident_id, tier: event.tier, status: "alerted",
     eta_s: event.eta_s, distance_m: event.distance_m, answer_by: event.answer_by, incident,
+    drill: Boolean(event.drill),
   });
   renderAlerts();
   ring(3);
@@ -401,7 +402,10 @@ class AlertCard {
     const { status, waiting } = shownStatus(alert);
     const incident = alert.incident;
     this.root.dataset.status = status;
-    this.title.textContent = t("member.alert.title", { type: typeLabel(incident.type) });
+    // a readiness drill (拉动测试) is never to be taken for a real incident
+    this.root.dataset.drill = String(Boolean(alert.drill));
+    this.title.textContent = t(alert.drill ? "member.alert.drillTitle" : "member.alert.title",
+      { type: typeLabel(incident.type) });
     this.where.textContent = incident.address || `${incident.lat.toFixed(5)}, ${incident.lon.toFixed(5)}`;
     const minutes = Math.max(1, Math.round((alert.eta_s ?? 60) / 60));
     this.meta.textContent = t("member.alert.meta", {
