@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(default="jiefang-alarms", min_length=1, max_length=64)
     cap_sender: str = Field(default="jiefang", pattern=r"^[^\s,<&]{1,100}$",
                             description="CAP <sender> of exported alerts, e.g. the deployment's domain")
+    coverage_mode: str = Field(default="run", pattern=r"^(walk|run|e_bike|car)$",
+                               description="travel mode of coverage analytics (default model: speed × circuity)")
+    coverage_k: int = Field(default=3, ge=1, le=20, description="coverage counts the k-th nearest on-duty responder")
+    population_csv: Path | None = Field(default=None, description="lon,lat,population CSV weighting coverage demand")
+    index_weights_file: Path | None = Field(default=None, description="governance index weights YAML; shipped if unset")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=500, gt=0)
 

@@ -216,13 +216,23 @@ def mclp(
     method: Method | None = None,
     time_limit_s: float = 60.0,
 ) -> Placement:
-    """Return K sites: by MILP when the reduced instance is small enough (or asked), lazy greedy otherwise."""
+    """Return K sites: by MILP when the reduced instance is small enough (or asked), lazy greedy otherwise.
+
+    Greedy runs first (it is cheap); when it proves itself optimal the MILP is skipped, and when the
+    MILP stops at its time limit with a worse answer, greedy's sites are returned with the tighter bound.
+    """
     if method is None:
         a, _ = _residual(reach, weights, covered)
         method = "milp" if sum(a.shape) <= EXACT_MAX_VARIABLES else "greedy"
-    if method == "milp":
-        return mclp_milp(reach, weights, k, covered, time_limit_s)
-    return mclp_greedy(reach, weights, k, covered)
+    greedy = mclp_greedy(reach, weights, k, covered)
+    if method == "greedy" or greedy.optimal:
+        return greedy
+    exact = mclp_milp(reach, weights, k, covered, time_limit_s)
+    if exact.optimal or exact.covered_weight >= greedy.covered_weight:
+        return exact
+    # the solver ran out of time with a worse incumbent: keep greedy's sites, and the tighter bound
+    bound = min(exact.upper_bound, greedy.upper_bound)
+    return Placement(greedy.chosen, greedy.covered_weight, bound, "greedy", False, greedy.seconds + exact.seconds)
 
 
 @dataclass(frozen=True)
