@@ -284,5 +284,27 @@ def account_create(
     console.print(f"account {account.username} ({account.role}) created, id {account.id}")
 
 
+@app.command()
+def report(
+    district: Annotated[str, typer.Option(help="district name (天河 or 天河区) or code (440106)")],
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    out: Annotated[Path, typer.Option(help="folder for the HTML and PDF files")] = Path("reports"),
+) -> None:
+    """Write a district's monthly analytics report (governance index, coverage by hour and street) as HTML and PDF."""
+    from jiefang.analytics.report import find_district, gather_report, write_report
+    from jiefang.analytics.service import CellCache
+    from jiefang.incidents.playbooks import load_playbooks
+
+    settings = Settings()
+    try:
+        with session_scope(_sessions(settings)) as session:
+            area = find_district(session, district)
+            data = gather_report(session, settings, CellCache(), area, month, load_playbooks(settings.playbook_dir))
+            files = write_report(data, out)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"report for {area.name} {month}: {files.html} and {files.pdf}")
+
+
 if __name__ == "__main__":
     app()

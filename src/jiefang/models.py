@@ -1,5 +1,6 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
+from jiefang.analytics.models import IndexScore
 from jiefang.areas.models import Area
 from jiefang.dispatch.models import Assignment, TierState
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
@@ -21,6 +22,7 @@ __all__ = [
     "FenceEvent",
     "Incident",
     "IncidentEvent",
+    "IndexScore",
     "Member",
     "MemberSkill",
     "RosterAssignment",

@@ -45,7 +45,7 @@ class CoverageOut(BaseModel):
     thresholds_s: list[float]
     district_id: int | None
     responders: int
-    units: int
+    units: int = Field(description="active units in the scope (all units count for travel times)")
     cells: int
     shares: Shares
     grid_share: list[float] = Field(description="share of comprehensive grids whose centre is reached within 1/3/5 min")

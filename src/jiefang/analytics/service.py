@@ -151,6 +151,13 @@ def _units(session: Session) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     return np.array([r[0] for r in rows], dtype=np.float64), np.array([r[1] for r in rows], dtype=np.float64)
 
 
+def _unit_count(session: Session, district_id: int | None) -> int:
+    stmt = select(func.count(Unit.id)).where(Unit.status == "active")
+    if district_id is not None:
+        stmt = stmt.where(Unit.district_id == district_id)
+    return int(session.scalar(stmt) or 0)
+
+
 def roster_responders(
     session: Session, when: datetime, tz: ZoneInfo
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -162,13 +169,12 @@ def roster_responders(
             seen.setdefault(m, shift.unit_id)
     if not seen:
         return np.zeros(0), np.zeros(0)
-    units = dict(session.execute(select(Unit.id, Unit.lon).where(Unit.id.in_(set(seen.values())))).tuples().all())
-    lats = dict(session.execute(select(Unit.id, Unit.lat).where(Unit.id.in_(set(seen.values())))).tuples().all())
-    unit_ids = list(seen.values())
-    return (
-        np.array([units[u] for u in unit_ids], dtype=np.float64),
-        np.array([lats[u] for u in unit_ids], dtype=np.float64),
-    )
+    where = {
+        r.id: (r.lon, r.lat)
+        for r in session.execute(select(Unit.id, Unit.lon, Unit.lat).where(Unit.id.in_(set(seen.values()))))
+    }
+    sites = np.array([where[u] for u in seen.values()], dtype=np.float64).reshape(-1, 2)
+    return sites[:, 0].copy(), sites[:, 1].copy()
 
 
 def live_responders(tracker: LiveTracker) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -301,7 +307,7 @@ def coverage(
         thresholds_s=list(THRESHOLDS_S),
         district_id=district_id,
         responders=int(r_lon.size),
-        units=int(u_lon.size),
+        units=_unit_count(session, district_id),
         cells=int(keep.sum()),
         shares=Shares(
             area=scoped.area_share.tolist(),
