@@ -31,6 +31,11 @@ def test_hex_map_follows_the_hour_slider_and_placement_marks_sites(
     page.wait_for_function(COVERAGE_LOADED.format(hour=3), timeout=60_000)
     expect(page.locator("[data-testid=hour-label]")).to_contain_text("3:00")
 
+    # nobody is rostered at 3 a.m. in the demo city: grey hexes; by unit sites some are reached
+    assert page.evaluate("document.body.dataset.hexReached") == "0"
+    page.select_option("[data-testid=colour-by]", "unit")
+    page.wait_for_function("Number(document.body.dataset.hexReached) > 0")
+
     page.fill("[data-testid=placement-k]", "4")
     page.click("[data-testid=placement-run]")
     page.wait_for_function("document.body.dataset.placementSites === '4'", timeout=60_000)
@@ -44,6 +49,8 @@ def test_hex_map_follows_the_hour_slider_and_placement_marks_sites(
     page.click("[data-testid=lang-switch]")
     expect(page.locator("[data-testid=report-title]")).to_have_text("Coverage analytics")
     expect(page.locator("[data-testid=index-table] tbody")).to_contain_text("no data")
+    expect(page.locator("[data-testid=placement-result]")).to_contain_text("3-min coverage")
+    expect(page.locator("#index-trend")).to_contain_text("index by month")
     page.screenshot(path=tmp_path / "analytics-en.png", full_page=True)
     assert js_errors == []
 

@@ -8,7 +8,7 @@ import { ACCOUNT_ROLES, LANGUAGES, label, language, setLanguage, t } from "./i18
 const STRINGS = {
   zh: {
     title: "覆盖分析", subtitle: "1-3-5 覆盖 · 新建单元选址 · 综治指数", back: "返回指挥平台",
-    district: "区", allCity: "全市", k: "第 k 近队员", live: "实时（在岗看板）",
+    district: "区", allCity: "全市", colourBy: "着色依据", byResponder: "第 k 近在岗队员", byUnit: "最近单元驻地", k: "第 k 近队员", live: "实时（在岗看板）",
     hour: "时段 {h}:00–{h}:59（排班）", hourLive: "实时在岗", overview: "覆盖情况",
     mapTitle: "六边形覆盖图", mapPick: "选择一个区以显示六边形覆盖图",
     gapsTitle: "薄弱区域（3分钟覆盖率由低到高）", placementTitle: "新建单元选址（最大覆盖）",
@@ -25,7 +25,8 @@ const STRINGS = {
   },
   en: {
     title: "Coverage analytics", subtitle: "1-3-5 coverage · new unit placement · governance index",
-    back: "Command centre", district: "District", allCity: "Whole city", k: "k-th nearest responder",
+    back: "Command centre", colourBy: "Colour by", byResponder: "k-th nearest on duty", byUnit: "Nearest unit site",
+    district: "District", allCity: "Whole city", k: "k-th nearest responder",
     live: "Live (on-duty board)", hour: "Hour {h}:00–{h}:59 (rosters)", hourLive: "Live on duty",
     overview: "Coverage", mapTitle: "Hex coverage map", mapPick: "Choose a district to draw its hex map",
     gapsTitle: "Weakest areas (3-minute coverage, lowest first)", placementTitle: "Where to build new units (maximal covering)",
@@ -45,7 +46,7 @@ const STRINGS = {
 const COLOURS = [[60, "#15803d"], [180, "#84cc16"], [300, "#f59e0b"], [Infinity, "#dc2626"]];
 const NONE_COLOUR = "#64748b";
 const $ = (selector) => document.querySelector(selector);
-const state = { me: null, districts: [], coverage: null, index: null, cells: new Map(), layer: null, sites: null, map: null, generation: 0 };
+const state = { me: null, districts: [], coverage: null, index: null, cells: new Map(), layer: null, sites: null, placement: null, trend: null, map: null, generation: 0 };
 
 function c(key, params = {}) {
   const text = STRINGS[language()][key] ?? STRINGS.zh[key] ?? key;
@@ -112,10 +113,12 @@ async function drawHexes(coverage) {
   const boundary = new Map(cells.cell_ids.map((id, i) => [id, cells.boundaries[i]]));
   const renderer = L.canvas({ padding: 0.2 });
   const layer = L.layerGroup();
+  let reached = 0;
   coverage.cell_ids.forEach((id, i) => {
     const ring = boundary.get(id);
     if (!ring) return;
-    const fill = colour(coverage.responder_s[i]);
+    const fill = colour(($("#colour-by").value === "unit" ? coverage.unit_s : coverage.responder_s)[i]);
+    if (fill !== NONE_COLOUR) reached += 1;
     L.polygon(ring, { renderer, stroke: false, fillColor: fill, fillOpacity: 0.6 }).addTo(layer);
   });
   state.layer = layer.addTo(map);
@@ -125,6 +128,7 @@ async function drawHexes(coverage) {
     state.fitted = true;
   }
   document.body.dataset.hexCells = String(coverage.cell_ids.length);
+  document.body.dataset.hexReached = String(reached);
 }
 
 function renderLegend() {
@@ -200,16 +204,23 @@ async function runPlacement() {
     state.sites = L.layerGroup(result.sites.map((s, i) => L.circleMarker([s.lat, s.lon], {
       radius: 7, color: "#1e3a8a", weight: 2, fillColor: "#3b82f6", fillOpacity: 0.9,
     }).bindTooltip(`#${i + 1} +${number(s.gain, 3)}`))).addTo(ensureMap());
-    $("#placement-result").textContent = c("placement", {
-      method: result.method.toUpperCase(), optimal: result.optimal ? c("optimal") : "",
-      gain: number(result.covered_weight, 3), bound: number(result.upper_bound, 3), gap: percent(result.gap),
-      before: percent(result.before_share), after: percent(result.after_share), s: number(result.seconds, 2),
-    });
+    state.placement = result;
+    renderPlacement();
     document.body.dataset.placementSites = String(result.sites.length);
   } catch (error) {
     $("#placement-result").textContent = "";
     handle(error);
   }
+}
+
+function renderPlacement() {
+  const result = state.placement;
+  if (!result) return;
+  $("#placement-result").textContent = c("placement", {
+    method: result.method.toUpperCase(), optimal: result.optimal ? c("optimal") : "",
+    gain: number(result.covered_weight, 3), bound: number(result.upper_bound, 3), gap: percent(result.gap),
+    before: percent(result.before_share), after: percent(result.after_share), s: number(result.seconds, 2),
+  });
 }
 
 // ---- governance index ---------------------------------------------------------------------
@@ -219,7 +230,8 @@ async function loadIndex() {
     state.index = await api.request(`/api/analytics/index?month=${$("#index-month").value}`);
     render();
     const mine = state.index.rows.find((r) => String(r.area_id) === $("#district").value) ?? state.index.rows[0];
-    if (mine) drawTrend(mine, await api.request(`/api/analytics/index/history/${mine.area_id}`));
+    if (mine) state.trend = [mine, await api.request(`/api/analytics/index/history/${mine.area_id}`)];
+    if (state.trend) drawTrend(...state.trend);
     document.body.dataset.indexLoaded = String(state.index.rows.length);
   } catch (error) {
     handle(error);
@@ -309,6 +321,8 @@ function render() {
   renderLegend();
   renderCoverage();
   renderIndex();
+  renderPlacement();
+  if (state.trend) drawTrend(...state.trend);
 }
 
 async function start() {
@@ -343,6 +357,7 @@ $("#hour").addEventListener("input", () => {
   clearTimeout(hourTimer);
   hourTimer = setTimeout(loadCoverage, 150);
 });
+$("#colour-by").addEventListener("change", () => state.coverage && drawHexes(state.coverage));
 for (const id of ["#k", "#live"]) $(id).addEventListener("change", () => { render(); loadCoverage(); });
 $("#district").addEventListener("change", () => { state.fitted = false; loadCoverage(); loadIndex(); });
 $("#placement-run").addEventListener("click", runPlacement);
