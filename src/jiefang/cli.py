@@ -231,6 +231,27 @@ def import_units_cmd(
     console.print(f"units: {report.created} created, {report.updated} updated")
 
 
+@import_app.command("roads")
+def import_roads_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="OpenStreetMap .osm.pbf")],
+    out: Annotated[Path, typer.Option(help="where to write the graph")] = Path("var/roads.npz"),
+    network: Annotated[str, typer.Option(help="walking, cycling, driving or all")] = "walking",
+) -> None:
+    """Build the road graph of an OSM extract for coverage travel times (needs pip install -e '.[roads]')."""
+    from jiefang.analytics.roads import read_osm_pbf
+
+    try:
+        graph = read_osm_pbf(file, network)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    graph.save(out)
+    console.print(
+        f"road graph: {graph.nodes:,} nodes, {graph.tail.size:,} edges, {graph.length_m.sum() / 1000:,.1f} km "
+        f"written to {out}; set JIEFANG_ROAD_GRAPH={out} to use it"
+    )
+
+
 @export_app.command("areas")
 def export_areas_cmd(level: str = "district") -> None:
     """Write areas of LEVEL as GeoJSON to standard output."""

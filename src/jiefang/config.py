@@ -48,6 +48,8 @@ class Settings(BaseSettings):
                                description="travel mode of coverage analytics (default model: speed × circuity)")
     coverage_k: int = Field(default=3, ge=1, le=20, description="coverage counts the k-th nearest on-duty responder")
     population_csv: Path | None = Field(default=None, description="lon,lat,population CSV weighting coverage demand")
+    road_graph: Path | None = Field(default=None, description="road graph from `jiefang import roads`; coverage "
+                                    "travel times follow the streets when set (placement keeps the default model)")
     index_weights_file: Path | None = Field(default=None, description="governance index weights YAML; shipped if unset")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=500, gt=0)

@@ -185,3 +185,30 @@ def test_operator_index_is_their_district_and_streets(client, tianhe_operator, s
     with sessions() as s:
         streets = set(s.scalars(select(Area.id).where(Area.level == "street", Area.district_id == tianhe.id)))
     assert {r["area_id"] for r in got["rows"]} == streets
+
+
+def test_incident_weighting_needs_incidents_and_then_counts_them(client, admin, sessions) -> None:  # type: ignore[no-untyped-def]
+    tianhe = _tianhe(sessions)
+    params = {"hour": 10, "district_id": tianhe.id, "weighting": "incidents", "k": 1}
+    assert client.get("/api/analytics/coverage", headers=admin, params=params).status_code == 422
+    with sessions() as s:
+        unit = s.scalars(select(Unit).where(Unit.district_id == tianhe.id).order_by(Unit.id)).first()
+        s.add(
+            Incident(
+                type="dispute",
+                severity=3,
+                status="closed",
+                source="console",
+                lon=unit.lon,
+                lat=unit.lat,
+                district_id=tianhe.id,
+                reported_at=datetime.now(UTC),
+            )
+        )
+        s.commit()
+    _roster_day_shift(sessions, tianhe.id, members=1)  # the same first unit of Tianhe
+    got = client.get("/api/analytics/coverage", headers=admin, params=params).json()
+    # the district's only incident lies at the site of the unit whose member is rostered at 10:00
+    assert got["weighting"] == "incidents" and got["responders"] == 1
+    assert got["shares"]["weight"][1:] == [1.0, 1.0]  # (its cell centre may lie ~170 m off: 1 min not sure)
+    assert got["shares"]["area"][0] < 0.05

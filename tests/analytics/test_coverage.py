@@ -116,3 +116,22 @@ def test_points_are_summed_into_their_cells() -> None:
     lat = np.array([cells.lat[0], cells.lat[0], cells.lat[1], 30.0])
     got = aggregate_points(cells, lon, lat)
     assert got[0] == 2 and got[1] == 1 and got.sum() == 3
+
+
+def test_population_file_weights_the_cells_it_falls_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jiefang.analytics.service import population_weights
+
+    cells = cells_covering([box(113.30, 23.10, 113.31, 23.11)])
+    path = tmp_path / "population.csv"
+    path.write_text(
+        f"lon,lat,population\n{cells.lon[0]},{cells.lat[0]},120\n{cells.lon[0]},{cells.lat[0]},30\n"
+        f"{cells.lon[2]},{cells.lat[2]},50\n120.0,30.0,999\n",
+        encoding="utf-8",
+    )
+    got = population_weights(path, cells)
+    assert got[0] == 150 and got[2] == 50 and got.sum() == 200
+    path.write_text("x,y\n1,2\n", encoding="utf-8")
+    with pytest.raises(InvalidInput):
+        population_weights(path, cells)
+    with pytest.raises(InvalidInput):
+        population_weights(None, cells)

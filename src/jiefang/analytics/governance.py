@@ -23,7 +23,7 @@ from jiefang.analytics.coverage import shares_by_group
 from jiefang.analytics.index import Component, compose, load_components, rate, trend_value
 from jiefang.analytics.models import IndexScore
 from jiefang.analytics.schemas import HistoryPoint, IndexHistory, IndexOut, IndexRow, PartOut
-from jiefang.analytics.service import CellCache, CityCells, _units, travel_times
+from jiefang.analytics.service import CellCache, CityCells, _units, coverage_times
 from jiefang.areas.models import Area
 from jiefang.config import Settings
 from jiefang.dispatch.compliance import compliance_summary
@@ -85,7 +85,7 @@ def gather(
     tz = ZoneInfo(settings.timezone)
     areas = list(session.scalars(select(Area).where(Area.level == level).order_by(Area.code)))
     city = cache.get(session)
-    coverage = _coverage_values(settings, session, city, level)
+    coverage = _coverage_values(settings, session, cache, city, level)
     unit_col = _column(level)
     members = _counts(
         session,
@@ -136,11 +136,11 @@ def gather(
 
 
 def _coverage_values(
-    settings: Settings, session: Session, city: CityCells, level: Level
+    settings: Settings, session: Session, cache: CellCache, city: CityCells, level: Level
 ) -> dict[int, tuple[float | None, str]]:
     u_lon, u_lat = _units(session)
     cells = city.cells
-    unit_s = travel_times(settings).kth_nearest_s(cells.lon, cells.lat, u_lon, u_lat, 1)
+    unit_s = coverage_times(settings, cache).kth_nearest_s(cells.lon, cells.lat, u_lon, u_lat, 1)
     refs, group_of = (city.districts, city.district_of) if level == "district" else (city.streets, city.street_of)
     shares = shares_by_group(unit_s, cells.area_km2, group_of, len(refs), (180.0,))[:, 0]
     inside = group_of >= 0

@@ -22,7 +22,15 @@ from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jiefang.analytics.coverage import THRESHOLDS_S, Coverage, StraightLineTimes, measure, shares_by_group
+from jiefang.analytics.coverage import (
+    THRESHOLDS_S,
+    Coverage,
+    StraightLineTimes,
+    TravelTimes,
+    measure,
+    shares_by_group,
+    shares_within,
+)
 from jiefang.analytics.hexgrid import (
     DEFAULT_RESOLUTION,
     HexCells,
@@ -32,6 +40,7 @@ from jiefang.analytics.hexgrid import (
     locate_points,
 )
 from jiefang.analytics.placement import mclp, reach_matrix, set_cover
+from jiefang.analytics.roads import RoadGraph, RoadTimes
 from jiefang.analytics.schemas import (
     AreaCoverage,
     CellsOut,
@@ -130,6 +139,15 @@ class CellCache:
         self._lock = threading.Lock()
         self._key: tuple[object, ...] | None = None
         self._value: CityCells | None = None
+        self._roads: tuple[tuple[str, int | None], RoadGraph] | None = None
+
+    def road_graph(self, path: Path) -> RoadGraph:
+        """Return the road graph stored at ``path``, read again only when the file changes."""
+        key = (str(path), Path(path).stat().st_mtime_ns if Path(path).exists() else None)
+        with self._lock:
+            if self._roads is None or self._roads[0] != key:
+                self._roads = (key, RoadGraph.load(path))
+            return self._roads[1]
 
     def get(self, session: Session) -> CityCells:
         """Return the city's cells for the areas now in the database."""
@@ -144,6 +162,13 @@ class CellCache:
 def travel_times(settings: Settings) -> StraightLineTimes:
     """Return the default travel model of coverage: straight line × circuity ÷ speed of the configured mode."""
     return StraightLineTimes(TravelModel(), mode=settings.coverage_mode)
+
+
+def coverage_times(settings: Settings, cache: CellCache) -> TravelTimes:
+    """Return the road-network model when a road graph is configured (``jiefang import roads``), else the default."""
+    if settings.road_graph is None:
+        return travel_times(settings)
+    return RoadTimes(cache.road_graph(settings.road_graph), TravelModel().speed_mps(settings.coverage_mode))
 
 
 def _units(session: Session) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -272,7 +297,7 @@ def coverage(
     u_lon, u_lat = _units(session)
     cells = city.cells
     weights = demand_weights(session, settings, cells, weighting)
-    times = travel_times(settings)
+    times = coverage_times(settings, cache)
     result = measure(times, cells.lon, cells.lat, cells.area_km2, weights, u_lon, u_lat, r_lon, r_lat, k)
     if district_id is None:
         keep = np.ones(len(cells), dtype=bool)
@@ -283,18 +308,7 @@ def coverage(
         groups, group_of = city.streets, city.street_of
         grid_keep = city.grid_district == d
     scoped = _scoped(
-        times,
-        result,
-        cells,
-        weights,
-        keep,
-        u_lon,
-        u_lat,
-        r_lon,
-        r_lat,
-        k,
-        city.grid_lon[grid_keep],
-        city.grid_lat[grid_keep],
+        times, result, cells, weights, keep, r_lon, r_lat, k, city.grid_lon[grid_keep], city.grid_lat[grid_keep]
     )
     areas = _area_rows(result, cells, weights, groups, np.where(keep, group_of, -1))
     out = CoverageOut(
@@ -302,7 +316,7 @@ def coverage(
         at=at,
         hour=hour,
         k=k,
-        mode=times.mode,
+        mode=settings.coverage_mode,
         weighting=weighting,
         thresholds_s=list(THRESHOLDS_S),
         district_id=district_id,
@@ -325,22 +339,28 @@ def coverage(
 
 
 def _scoped(
-    times: StraightLineTimes,
+    times: TravelTimes,
     whole: Coverage,
     cells: HexCells,
     weights: NDArray[np.float64],
     keep: NDArray[np.bool_],
-    u_lon: NDArray[np.float64],
-    u_lat: NDArray[np.float64],
     r_lon: NDArray[np.float64],
     r_lat: NDArray[np.float64],
     k: int,
     g_lon: NDArray[np.float64],
     g_lat: NDArray[np.float64],
 ) -> Coverage:
-    """Return the shares of the kept cells (times were computed city-wide: responders cross borders)."""
-    sub = cells.subset(keep)
-    return measure(times, sub.lon, sub.lat, sub.area_km2, weights[keep], u_lon, u_lat, r_lon, r_lat, k, g_lon, g_lat)
+    """Return the shares of the kept cells; their times come from the city-wide run (responders cross borders)."""
+    grid_s = times.kth_nearest_s(g_lon, g_lat, r_lon, r_lat, k) if g_lon.size else np.zeros(0)
+    return Coverage(
+        unit_s=whole.unit_s[keep],
+        responder_s=whole.responder_s[keep],
+        k=k,
+        area_share=shares_within(whole.responder_s[keep], cells.area_km2[keep]),
+        weight_share=shares_within(whole.responder_s[keep], weights[keep]),
+        unit_area_share=shares_within(whole.unit_s[keep], cells.area_km2[keep]),
+        grid_share=shares_within(grid_s, np.ones(grid_s.size)),
+    )
 
 
 def _area_rows(
