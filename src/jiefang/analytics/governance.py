@@ -59,6 +59,8 @@ def month(label: str, tz: ZoneInfo) -> Period:
         first = datetime.strptime(label, "%Y-%m").date()
     except ValueError as exc:
         raise InvalidInput(f"month must be YYYY-MM, got {label!r}") from exc
+    if not 1971 <= first.year <= 2999:  # a year before must exist, and time zones must not overflow
+        raise InvalidInput(f"month must lie in 1971..2999, got {label!r}")
     nxt = date(first.year + first.month // 12, first.month % 12 + 1, 1)
     start = datetime.combine(first, time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(nxt, time(), tzinfo=tz).astimezone(UTC)

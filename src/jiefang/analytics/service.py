@@ -39,7 +39,7 @@ from jiefang.analytics.hexgrid import (
     cells_covering,
     locate_points,
 )
-from jiefang.analytics.placement import mclp, reach_matrix, set_cover
+from jiefang.analytics.placement import EXACT_MAX_VARIABLES, mclp, reach_matrix, set_cover
 from jiefang.analytics.roads import RoadGraph, RoadTimes
 from jiefang.analytics.schemas import (
     AreaCoverage,
@@ -63,6 +63,8 @@ from jiefang.incidents.models import Incident
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, Principal
 from jiefang.tracking.live import LiveTracker
 from jiefang.units.models import Unit
+
+API_TIME_LIMIT_S = 20.0  # a request never waits longer on the MILP solver; its best answer and bound are kept
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,8 @@ def moment(settings: Settings, hour: int, on: date | None = None) -> datetime:
     """Return the half hour past ``hour`` (local time) on ``on`` (today), in UTC."""
     tz = ZoneInfo(settings.timezone)
     day = on or datetime.now(tz).date()
+    if not 1970 <= day.year <= 2999:
+        raise InvalidInput(f"day must lie in 1970..2999, got {day}")
     return datetime.combine(day, time(hour, 30), tzinfo=tz).astimezone(UTC)
 
 
@@ -437,7 +441,11 @@ def placement(
     demand_xy = np.column_stack(proj.to_xy(sub.lon, sub.lat))
     cand_xy = np.column_stack(proj.to_xy(c_lon, c_lat))
     reach = reach_matrix(cand_xy, demand_xy, times.reach_m(data.threshold_s))
-    result = mclp(reach, weights, data.k, covered, method=data.method)
+    if data.method == "milp" and sum(reach.shape) > EXACT_MAX_VARIABLES:
+        raise InvalidInput(
+            f"{sum(reach.shape):,} variables is too large for the exact solver; use greedy or leave the method out"
+        )
+    result = mclp(reach, weights, data.k, covered, method=data.method, time_limit_s=API_TIME_LIMIT_S)
     total = float(weights.sum()) or 1.0
     before = float(weights[covered].sum()) / total
     out = PlacementOut(
@@ -454,7 +462,7 @@ def placement(
         sites=_sites(reach, weights, covered, result.chosen, c_lon, c_lat),
     )
     if data.target_share is not None:
-        sc = set_cover(reach, weights, data.target_share, covered, method=data.method)
+        sc = set_cover(reach, weights, data.target_share, covered, method=data.method, time_limit_s=API_TIME_LIMIT_S)
         out.set_cover = SetCoverOut(
             sites=int(sc.chosen.size),
             lower_bound=sc.lower_bound,
