@@ -312,8 +312,8 @@ def report(
     out: Annotated[Path, typer.Option(help="folder for the HTML and PDF files")] = Path("reports"),
 ) -> None:
     """Write a district's monthly analytics report (governance index, coverage by hour and street) as HTML and PDF."""
+    from jiefang.analytics.cells import CellCache
     from jiefang.analytics.report import find_district, gather_report, write_report
-    from jiefang.analytics.service import CellCache
     from jiefang.incidents.playbooks import load_playbooks
 
     settings = Settings()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from jiefang.analytics.cells import CellCache
 from jiefang.analytics.roads import RoadGraph, RoadTimes
-from jiefang.analytics.service import CellCache, coverage_times
+from jiefang.analytics.service import coverage_times
 from jiefang.cli import app
 from jiefang.config import Settings
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from jiefang.analytics.cells import CellCache
 from jiefang.analytics.report import find_district, gather_report, write_report
-from jiefang.analytics.service import CellCache
 from jiefang.errors import NotFound
 from jiefang.incidents.playbooks import shipped_playbooks
 

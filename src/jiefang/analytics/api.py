@@ -8,7 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from jiefang.analytics import governance, service
+from jiefang.analytics import governance, service, siting
+from jiefang.analytics.cells import CellCache
 from jiefang.analytics.governance import Level
 from jiefang.analytics.schemas import (
     CellsOut,
@@ -19,7 +20,6 @@ from jiefang.analytics.schemas import (
     PlacementOut,
     Weighting,
 )
-from jiefang.analytics.service import CellCache
 from jiefang.api.deps import DispatcherDep, IdPath, IdQuery, SessionDep, SettingsDep, TrackerDep, require_roles
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, Principal
 
@@ -71,7 +71,7 @@ def placement(
     session: SessionDep, settings: SettingsDep, cache: CacheDep, who: Analyst, data: PlacementIn
 ) -> PlacementOut:
     """Where to build K new units (maximal covering), and the fewest sites for a target share (set covering)."""
-    return service.placement(session, settings, cache, who, data)
+    return siting.placement(session, settings, cache, who, data)
 
 
 @router.get("/index", response_model=IndexOut)

@@ -19,11 +19,12 @@ import numpy as np
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
+from jiefang.analytics.cells import CellCache, CityCells
 from jiefang.analytics.coverage import shares_by_group
 from jiefang.analytics.index import Component, compose, load_components, rate, trend_value
 from jiefang.analytics.models import IndexScore
 from jiefang.analytics.schemas import HistoryPoint, IndexHistory, IndexOut, IndexRow, PartOut
-from jiefang.analytics.service import CellCache, CityCells, _units, coverage_times
+from jiefang.analytics.service import coverage_times, unit_sites
 from jiefang.areas.models import Area
 from jiefang.config import Settings
 from jiefang.dispatch.compliance import compliance_summary
@@ -140,7 +141,7 @@ def gather(
 def _coverage_values(
     settings: Settings, session: Session, cache: CellCache, city: CityCells, level: Level
 ) -> dict[int, tuple[float | None, str]]:
-    u_lon, u_lat = _units(session)
+    u_lon, u_lat = unit_sites(session)
     cells = city.cells
     unit_s = coverage_times(settings, cache).kth_nearest_s(cells.lon, cells.lat, u_lon, u_lat, 1)
     refs, group_of = (city.districts, city.district_of) if level == "district" else (city.streets, city.street_of)

@@ -23,9 +23,10 @@ from matplotlib.figure import Figure
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from jiefang.analytics.cells import CellCache
 from jiefang.analytics.governance import SYSTEM, compute_index, index_history, month
 from jiefang.analytics.schemas import CoverageOut, IndexHistory, IndexRow
-from jiefang.analytics.service import CellCache, coverage
+from jiefang.analytics.service import coverage
 from jiefang.areas.models import Area
 from jiefang.config import Settings
 from jiefang.errors import NotFound

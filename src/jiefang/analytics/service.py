@@ -1,27 +1,22 @@
-"""Coverage and placement over the database: areas, units, rosters and the live board in, schemas out.
+"""Coverage over the database: units, rosters, the live board and demand weights in, schemas out.
 
-The city's H3 cells and which district and street each falls in are computed once per process
-(``CellCache``) and again only when the areas change. Everything else is read per request; the
-numeric work is done by the pure cores (``coverage``, ``placement``).
+The numeric work is done by the pure cores (``coverage``, ``roads``); the cells come from ``cells``.
 """
 
 from __future__ import annotations
 
 import csv
-import threading
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import scipy.sparse as sp
-import shapely
 from numpy.typing import NDArray
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from jiefang.analytics.cells import AreaRef, CellCache
 from jiefang.analytics.coverage import (
     THRESHOLDS_S,
     Coverage,
@@ -31,134 +26,18 @@ from jiefang.analytics.coverage import (
     shares_by_group,
     shares_within,
 )
-from jiefang.analytics.hexgrid import (
-    DEFAULT_RESOLUTION,
-    HexCells,
-    aggregate_points,
-    cell_boundaries,
-    cells_covering,
-    locate_points,
-)
-from jiefang.analytics.placement import EXACT_MAX_VARIABLES, mclp, reach_matrix, set_cover
-from jiefang.analytics.roads import RoadGraph, RoadTimes
-from jiefang.analytics.schemas import (
-    AreaCoverage,
-    CellsOut,
-    CoverageOut,
-    PlacementIn,
-    PlacementOut,
-    SetCoverOut,
-    Shares,
-    SiteOut,
-    Weighting,
-)
-from jiefang.areas.models import Area
+from jiefang.analytics.hexgrid import HexCells, aggregate_points, cell_boundaries
+from jiefang.analytics.roads import RoadTimes
+from jiefang.analytics.schemas import AreaCoverage, CellsOut, CoverageOut, Shares, Weighting
 from jiefang.config import Settings
 from jiefang.db import utcnow
 from jiefang.duty.rosters import running_rostered_shifts
-from jiefang.errors import Forbidden, InvalidInput, NotFound
-from jiefang.geo.projection import LocalProjection
+from jiefang.errors import Forbidden, InvalidInput
 from jiefang.geo.travel import TravelModel
 from jiefang.incidents.models import Incident
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, Principal
 from jiefang.tracking.live import LiveTracker
 from jiefang.units.models import Unit
-
-API_TIME_LIMIT_S = 20.0  # a request never waits longer on the MILP solver; its best answer and bound are kept
-
-
-@dataclass(frozen=True)
-class AreaRef:
-    id: int
-    code: str
-    name: str
-    name_en: str | None
-    area_km2: float
-
-
-@dataclass(frozen=True)
-class CityCells:
-    """The city's cells and the district and street (indexes into the lists) each lies in."""
-
-    cells: HexCells
-    districts: list[AreaRef]
-    streets: list[AreaRef]
-    district_of: NDArray[np.int64]
-    street_of: NDArray[np.int64]
-    street_district: NDArray[np.int64]  # district index of each street
-    grid_lon: NDArray[np.float64]
-    grid_lat: NDArray[np.float64]
-    grid_district: NDArray[np.int64]
-
-    def district_index(self, district_id: int) -> int:
-        """Return the index of district ``district_id``. Raises NotFound if it is not a district."""
-        for i, d in enumerate(self.districts):
-            if d.id == district_id:
-                return i
-        raise NotFound(f"no district with id {district_id}")
-
-
-def _refs_and_geoms(session: Session, level: str) -> tuple[list[AreaRef], list[shapely.Geometry], list[int | None]]:
-    rows = session.execute(
-        select(Area.id, Area.code, Area.name, Area.name_en, Area.area_km2, Area.geometry, Area.district_id)
-        .where(Area.level == level)
-        .order_by(Area.code)
-    ).all()
-    refs = [AreaRef(r.id, r.code, r.name, r.name_en, r.area_km2) for r in rows]
-    geoms = list(shapely.from_geojson([r.geometry for r in rows])) if rows else []
-    return refs, geoms, [r.district_id for r in rows]
-
-
-def build_city_cells(session: Session, resolution: int = DEFAULT_RESOLUTION) -> CityCells:
-    """Return the cells of every district in the database and where each lies. Raises NotFound without districts."""
-    districts, d_geoms, _ = _refs_and_geoms(session, "district")
-    if not districts:
-        raise NotFound("no districts loaded: import areas first")
-    streets, s_geoms, s_district = _refs_and_geoms(session, "street")
-    cells = cells_covering(d_geoms, resolution)
-    index_of = {d.id: i for i, d in enumerate(districts)}
-    grids = session.execute(
-        select(Area.centroid_lon, Area.centroid_lat, Area.district_id).where(Area.level == "grid")
-    ).all()
-    return CityCells(
-        cells=cells,
-        districts=districts,
-        streets=streets,
-        district_of=locate_points(cells.lon, cells.lat, d_geoms),
-        street_of=locate_points(cells.lon, cells.lat, s_geoms),
-        street_district=np.array([index_of.get(d, -1) if d else -1 for d in s_district], dtype=np.int64),
-        grid_lon=np.array([g[0] for g in grids], dtype=np.float64),
-        grid_lat=np.array([g[1] for g in grids], dtype=np.float64),
-        grid_district=np.array([index_of.get(g[2], -1) if g[2] else -1 for g in grids], dtype=np.int64),
-    )
-
-
-class CellCache:
-    """The city's cells, built once per process and rebuilt when the areas table changes."""
-
-    def __init__(self, resolution: int = DEFAULT_RESOLUTION) -> None:
-        self.resolution = resolution
-        self._lock = threading.Lock()
-        self._key: tuple[object, ...] | None = None
-        self._value: CityCells | None = None
-        self._roads: tuple[tuple[str, int | None], RoadGraph] | None = None
-
-    def road_graph(self, path: Path) -> RoadGraph:
-        """Return the road graph stored at ``path``, read again only when the file changes."""
-        key = (str(path), Path(path).stat().st_mtime_ns if Path(path).exists() else None)
-        with self._lock:
-            if self._roads is None or self._roads[0] != key:
-                self._roads = (key, RoadGraph.load(path))
-            return self._roads[1]
-
-    def get(self, session: Session) -> CityCells:
-        """Return the city's cells for the areas now in the database."""
-        key = tuple(session.execute(select(func.count(Area.id), func.max(Area.updated_at))).one())
-        with self._lock:
-            if self._value is None or key != self._key:
-                self._value = build_city_cells(session, self.resolution)
-                self._key = key
-            return self._value
 
 
 def travel_times(settings: Settings) -> StraightLineTimes:
@@ -173,7 +52,7 @@ def coverage_times(settings: Settings, cache: CellCache) -> TravelTimes:
     return RoadTimes(cache.road_graph(settings.road_graph), TravelModel().speed_mps(settings.coverage_mode))
 
 
-def _units(session: Session) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def unit_sites(session: Session) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     rows = session.execute(select(Unit.lon, Unit.lat).where(Unit.status == "active")).all()
     return np.array([r[0] for r in rows], dtype=np.float64), np.array([r[1] for r in rows], dtype=np.float64)
 
@@ -298,7 +177,7 @@ def coverage(
     else:
         at, source = moment(settings, hour, on), "roster"
         r_lon, r_lat = roster_responders(session, at, ZoneInfo(settings.timezone))
-    u_lon, u_lat = _units(session)
+    u_lon, u_lat = unit_sites(session)
     cells = city.cells
     weights = demand_weights(session, settings, cells, weighting)
     times = coverage_times(settings, cache)
@@ -405,95 +284,3 @@ def district_cells(session: Session, cache: CellCache, who: Principal, district_
     keep = city.district_of == city.district_index(district_id)
     ids = city.cells.cell[keep].tolist()
     return CellsOut(district_id=district_id, resolution=cache.resolution, cell_ids=ids, boundaries=cell_boundaries(ids))
-
-
-def placement(
-    session: Session, settings: Settings, cache: CellCache, who: Principal, data: PlacementIn
-) -> PlacementOut:
-    """Return K new sites maximising newly covered demand (and the set cover, if a target is given).
-
-    Raises Forbidden outside the caller's scope, NotFound for an unknown district, InvalidInput without candidates.
-    """
-    district_id = scoped_district(who, data.district_id)
-    city = cache.get(session)
-    cells = city.cells
-    keep = (
-        np.ones(len(cells), dtype=bool) if district_id is None else city.district_of == city.district_index(district_id)
-    )
-    weights = demand_weights(session, settings, cells, data.weighting)[keep]
-    sub = cells.subset(keep)
-    times = travel_times(settings)
-    u_lon, u_lat = _units(session)
-    covered = times.kth_nearest_s(sub.lon, sub.lat, u_lon, u_lat, 1) <= data.threshold_s
-    if data.candidates:
-        c_lon = np.array([p.lon for p in data.candidates])
-        c_lat = np.array([p.lat for p in data.candidates])
-    else:
-        g_keep = (
-            np.ones(city.grid_lon.size, dtype=bool)
-            if district_id is None
-            else (city.grid_district == city.district_index(district_id))
-        )
-        c_lon, c_lat = city.grid_lon[g_keep], city.grid_lat[g_keep]
-    if c_lon.size == 0:
-        raise InvalidInput("no candidate sites")
-    proj = LocalProjection(float(sub.lon.mean()), float(sub.lat.mean()))
-    demand_xy = np.column_stack(proj.to_xy(sub.lon, sub.lat))
-    cand_xy = np.column_stack(proj.to_xy(c_lon, c_lat))
-    reach = reach_matrix(cand_xy, demand_xy, times.reach_m(data.threshold_s))
-    if data.method == "milp" and sum(reach.shape) > EXACT_MAX_VARIABLES:
-        raise InvalidInput(
-            f"{sum(reach.shape):,} variables is too large for the exact solver; use greedy or leave the method out"
-        )
-    result = mclp(reach, weights, data.k, covered, method=data.method, time_limit_s=API_TIME_LIMIT_S)
-    total = float(weights.sum()) or 1.0
-    before = float(weights[covered].sum()) / total
-    out = PlacementOut(
-        method=result.method,
-        optimal=result.optimal,
-        gap=result.gap,
-        covered_weight=result.covered_weight,
-        upper_bound=result.upper_bound,
-        seconds=round(result.seconds, 3),
-        candidates=int(c_lon.size),
-        demand_cells=int(keep.sum()),
-        before_share=before,
-        after_share=before + result.covered_weight / total,
-        sites=_sites(reach, weights, covered, result.chosen, c_lon, c_lat),
-    )
-    if data.target_share is not None:
-        sc = set_cover(reach, weights, data.target_share, covered, method=data.method, time_limit_s=API_TIME_LIMIT_S)
-        out.set_cover = SetCoverOut(
-            sites=int(sc.chosen.size),
-            lower_bound=sc.lower_bound,
-            share=sc.share,
-            target_share=sc.target_share,
-            reached=sc.reached,
-            method=sc.method,
-        )
-    return out
-
-
-def _sites(
-    reach: sp.csr_matrix,
-    weights: NDArray[np.float64],
-    covered: NDArray[np.bool_],
-    chosen: NDArray[np.int64],
-    c_lon: NDArray[np.float64],
-    c_lat: NDArray[np.float64],
-) -> list[SiteOut]:
-    """Return the chosen sites, best first, each with the weight it adds after the ones before it."""
-    done = covered.copy()
-    order = [int(j) for j in chosen]
-    sites: list[SiteOut] = []
-    while order:
-        best_j, best_gain, best_rows = order[0], -1.0, np.zeros(0, dtype=np.int64)
-        for j in order:
-            rows = reach.indices[reach.indptr[j] : reach.indptr[j + 1]]
-            gain = float(weights[rows[~done[rows]]].sum())
-            if gain > best_gain:
-                best_j, best_gain, best_rows = j, gain, rows
-        order.remove(best_j)
-        done[best_rows] = True
-        sites.append(SiteOut(lon=float(c_lon[best_j]), lat=float(c_lat[best_j]), gain=best_gain))
-    return sites
