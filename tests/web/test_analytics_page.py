@@ -40,6 +40,14 @@ def test_hex_map_follows_the_hour_slider_and_placement_marks_sites(
     page.click("[data-testid=placement-run]")
     page.wait_for_function("document.body.dataset.placementSites === '4'", timeout=60_000)
     expect(page.locator("[data-testid=placement-result]")).to_contain_text("3分钟覆盖")
+    # candidate sites from a CSV file: the one given point is the only site that can be chosen
+    lon, lat = 113.323, 23.137  # 天河体育中心, inside 天河区
+    csv = tmp_path / "candidates.csv"
+    csv.write_text(f"name,lon,lat\n体育中心,{lon},{lat}\n", encoding="utf-8")
+    page.set_input_files("[data-testid=placement-file]", str(csv))
+    page.click("[data-testid=placement-run]")
+    page.wait_for_function("document.body.dataset.placementSites === '1'", timeout=60_000)
+
     page.wait_for_function("Number(document.body.dataset.indexLoaded) === 11", timeout=60_000)
     expect(page.locator("[data-testid=index-table] tbody tr")).to_have_count(11)
     expect(page.locator("[data-testid=index-table] tbody")).to_contain_text("无数据")  # drills, hazards

@@ -12,7 +12,8 @@ const STRINGS = {
     hour: "时段 {h}:00–{h}:59（排班）", hourLive: "实时在岗", overview: "覆盖情况",
     mapTitle: "六边形覆盖图", mapPick: "选择一个区以显示六边形覆盖图",
     gapsTitle: "薄弱区域（3分钟覆盖率由低到高）", placementTitle: "新建单元选址（最大覆盖）",
-    sites: "新建数量 K", run: "计算选址", indexTitle: "综治指数", month: "月份",
+    sites: "新建数量 K", run: "计算选址", candidatesFile: "候选点文件（GeoJSON/CSV，可选）",
+    badCandidates: "候选点文件中没有可用的点（GeoJSON 点要素，或含 lon,lat 列的 CSV）", indexTitle: "综治指数", month: "月份",
     "kpi.responders": "在岗队员", "kpi.area3": "3分钟面积覆盖", "kpi.weight": "1/3/5分钟需求覆盖",
     "kpi.grids": "3分钟网格覆盖", "kpi.units": "距单元3分钟面积",
     "col.area": "区域", "col.share": "3分钟覆盖率", "col.units": "单元3分钟", "col.gap": "未覆盖 km²",
@@ -30,7 +31,8 @@ const STRINGS = {
     live: "Live (on-duty board)", hour: "Hour {h}:00–{h}:59 (rosters)", hourLive: "Live on duty",
     overview: "Coverage", mapTitle: "Hex coverage map", mapPick: "Choose a district to draw its hex map",
     gapsTitle: "Weakest areas (3-minute coverage, lowest first)", placementTitle: "Where to build new units (maximal covering)",
-    sites: "New units K", run: "Place", indexTitle: "Governance index", month: "Month",
+    sites: "New units K", run: "Place", candidatesFile: "Candidate sites file (GeoJSON/CSV, optional)",
+    badCandidates: "No usable points in the candidates file (GeoJSON Point features, or CSV with lon,lat columns)", indexTitle: "Governance index", month: "Month",
     "kpi.responders": "On duty", "kpi.area3": "Area within 3 min", "kpi.weight": "Demand within 1/3/5 min",
     "kpi.grids": "Grids within 3 min", "kpi.units": "Area within 3 min of a unit",
     "col.area": "Area", "col.share": "3-min coverage", "col.units": "Units 3 min", "col.gap": "Uncovered km²",
@@ -194,8 +196,38 @@ async function loadCoverage() {
 
 // ---- placement ----------------------------------------------------------------------------
 
+/** Candidate sites from a GeoJSON file (Point / MultiPoint features) or a CSV with lon,lat columns. */
+function parseCandidates(name, text) {
+  if (/\.csv$/i.test(name)) {
+    const [head, ...lines] = text.trim().split(/\r?\n/);
+    const cols = head.split(",").map((h) => h.trim().toLowerCase());
+    const [x, y] = [cols.indexOf("lon"), cols.indexOf("lat")];
+    if (x < 0 || y < 0) return [];
+    return lines.map((line) => line.split(",")).map((f) => ({ lon: Number(f[x]), lat: Number(f[y]) }))
+      .filter((p) => Number.isFinite(p.lon) && Number.isFinite(p.lat));
+  }
+  const features = JSON.parse(text).features ?? [];
+  return features.flatMap((f) => (f.geometry?.type === "Point" ? [f.geometry.coordinates]
+    : f.geometry?.type === "MultiPoint" ? f.geometry.coordinates : []))
+    .map(([lon, lat]) => ({ lon, lat }));
+}
+
 async function runPlacement() {
   const body = { k: Number($("#placement-k").value) || 10 };
+  const file = $("#placement-file").files[0];
+  if (file) {
+    let candidates = [];
+    try {
+      candidates = parseCandidates(file.name, await file.text());
+    } catch (error) {
+      console.warn("could not read the candidates file", error);
+    }
+    if (!candidates.length) {
+      $("#placement-result").textContent = c("badCandidates");
+      return;
+    }
+    body.candidates = candidates;
+  }
   if ($("#district").value) body.district_id = Number($("#district").value);
   $("#placement-result").textContent = c("loading");
   try {
