@@ -7,22 +7,28 @@ gets a fresh copy of that template, so tests may write freely.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from jiefang.api.app import create_app
+from jiefang.areas.models import Area
 from jiefang.config import Settings
-from jiefang.db import make_engine, session_factory, session_scope, upgrade
+from jiefang.db import make_engine, session_factory, session_scope, upgrade, utcnow
+from jiefang.duty.models import DutySession
+from jiefang.people.models import Member
+from jiefang.units.models import Unit
 
 PG_ADMIN_URL = os.environ.get(
     "JIEFANG_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -172,8 +178,8 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD, voice_dir=tmp_path / "voice")
 
 
 @pytest.fixture
@@ -252,3 +258,67 @@ def post(client: TestClient, leader: Headers) -> Post:
     assert r.status_code == 200, r.text
     token = r.json()["token"]
     return Post(body["id"], unit["id"], unit["lon"], unit["lat"], token)
+
+
+# ---- members of 天河 on duty at chosen points (map selection, group commands, the console) ----
+
+INSIDE_M = (0.0, 120.0, 240.0)  # metres east of the centre: inside a 300 m half-width square
+OUTSIDE_M = (900.0, 1500.0)
+
+
+@dataclass
+class Placed:
+    lon: float
+    lat: float
+    district_id: int
+    inside: list[int] = field(default_factory=list)
+    outside: list[int] = field(default_factory=list)
+    headers: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    def east(self, metres: float, north: float = 0.0) -> tuple[float, float]:
+        return (self.lon + metres / (111_195.0 * math.cos(math.radians(self.lat))),
+                self.lat + north / 111_195.0)
+
+    def square(self, half_m: float = 300.0) -> dict:
+        (w, s), (e, n) = self.east(-half_m, -half_m), self.east(half_m, half_m)
+        return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+@pytest.fixture
+def placed_members(sessions) -> Placed:  # type: ignore[no-untyped-def]
+    """Five members of 天河 units on duty (open duty sessions, no logins yet) east of a 天河 unit's
+    site: three inside a 600 m square around it, two outside. A server started afterwards, or the
+    housekeeping sync, puts them on its live map."""
+    with sessions() as s:
+        tianhe = s.scalar(select(Area).where(Area.code == "440106"))
+        assert tianhe is not None
+        unit = s.scalars(select(Unit).where(Unit.district_id == tianhe.id).order_by(Unit.id)).first()
+        assert unit is not None
+        members = list(s.scalars(select(Member).join(Unit, Unit.id == Member.unit_id)
+                                 .where(Unit.district_id == tianhe.id, Member.status == "active")
+                                 .order_by(Member.id).limit(len(INSIDE_M) + len(OUTSIDE_M))))
+        where = Placed(unit.lon, unit.lat, tianhe.id)
+        now = utcnow()
+        for m, metres in zip(members, INSIDE_M + OUTSIDE_M, strict=True):
+            lon, lat = where.east(metres)
+            s.add(DutySession(member_id=m.id, unit_id=m.unit_id, checked_in_at=now, check_in_lon=lon,
+                              check_in_lat=lat, check_in_distance_m=5.0, auto_checkout_at=now + timedelta(hours=8)))
+            (where.inside if metres in INSIDE_M else where.outside).append(m.id)
+        s.commit()
+    return where
+
+
+@pytest.fixture
+def placed(placed_members, client, admin, sessions, settings) -> Placed:  # type: ignore[no-untyped-def]
+    """The placed members of 天河 on this app's live map, each with a login (``placed.headers``)."""
+    from jiefang.tracking.service import sync_on_duty
+
+    with sessions() as s:
+        sync_on_duty(s, client.app.state.tracker)  # as the housekeeping loop would within 30 s
+    for m in placed_members.inside + placed_members.outside:
+        r = client.post("/api/accounts", headers=admin, json={
+            "username": f"m-{m}", "password": settings.demo_password, "role": "member", "member_id": m})
+        assert r.status_code == 201, r.text
+        token = client.post("/api/auth/login", json={"username": f"m-{m}", "password": settings.demo_password})
+        placed_members.headers[m] = {"Authorization": f"Bearer {token.json()['token']}"}
+    return placed_members

@@ -26,10 +26,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_app = typer.Typer(help="Import areas and units.", no_args_is_help=True)
 export_app = typer.Typer(help="Export areas and units.", no_args_is_help=True)
 account_app = typer.Typer(help="Login accounts.", no_args_is_help=True)
+drills_app = typer.Typer(help="Readiness drills (拉动测试).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(account_app, name="account")
+app.add_typer(drills_app, name="drills")
 
 console = Console(stderr=True)
 CLI_ADMIN = Principal(account_id=0, username="cli", role="city_admin")
@@ -325,6 +327,78 @@ def report(
     except DomainError as exc:
         raise _fail(exc) from exc
     console.print(f"report for {area.name} {month}: {files.html} and {files.pdf}")
+@drills_app.command("plan")
+def drills_plan(
+    day: Annotated[str, typer.Option("--date", help="local day YYYY-MM-DD")],
+    seed: Annotated[int | None, typer.Option(help="same seed, same plan; random if omitted")] = None,
+    count: Annotated[int | None, typer.Option(help="drills that day; default 705 scaled by units")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan, store nothing")] = False,
+) -> None:
+    """Plan the scheduled drills of a day: quotas by district, then store them (unless --dry-run)."""
+    from datetime import date as date_
+
+    from jiefang.areas.models import Area
+    from jiefang.drills.schemas import PlanIn
+    from jiefang.drills.service import compute_plan, plan_day
+    from jiefang.events import EventBus
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    try:
+        data = PlanIn(date=date_.fromisoformat(day), seed=seed, count=count)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] --date {day!r}: {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        with session_scope(_sessions(settings)) as session:
+            started = time.perf_counter()
+            computed = compute_plan(session, settings, data)
+            took_s = time.perf_counter() - started
+            if not dry_run:  # store exactly what was shown
+                plan_day(session, settings, EventBus(), CLI_ADMIN, data.model_copy(update={"seed": computed.seed}))
+            names = {i: n for i, n in session.execute(select(Area.id, Area.name).where(Area.level == "district"))}
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    pool = computed.loaded.pool
+    table = Table(title=f"drills {data.date} · seed {computed.seed}" + (" · dry run" if dry_run else ""))
+    for column in ("district", "units", "planned"):
+        table.add_column(column, justify="left" if column == "district" else "right")
+    for district_id, planned in sorted(computed.plan.quotas.items(), key=lambda kv: -kv[1]):
+        table.add_row(names.get(district_id, str(district_id)), str(int((pool.district == district_id).sum())),
+                      str(planned))
+    table.add_row("[bold]total[/bold]", str(len(pool)), f"[bold]{computed.plan.unit_ids.size}[/bold]")
+    Console().print(table)
+    console.print(f"{computed.eligible_units} units with a rostered shift ahead; planned in {took_s:.2f} s"
+                  + ("" if dry_run else "; stored"))
+
+
+@drills_app.command("results")
+def drills_results(
+    group_by: Annotated[str, typer.Option(help="district, street, grid or unit")] = "district",
+    days: Annotated[int, typer.Option(min=1, max=366, help="the last DAYS days")] = 28,
+    top: Annotated[int, typer.Option(min=1, help="rows shown")] = 20,
+) -> None:
+    """Rank areas or units by drill pass rate over the last days."""
+    from datetime import UTC, datetime, timedelta
+
+    from jiefang.drills.results import drill_summary
+
+    if group_by not in ("district", "street", "grid", "unit"):
+        console.print("[red]error:[/red] --group-by must be district, street, grid or unit")
+        raise typer.Exit(2)
+    settings = Settings()
+    until = datetime.now(UTC)
+    with session_scope(_sessions(settings)) as session:
+        summary = drill_summary(session, CLI_ADMIN, group_by, until - timedelta(days=days), until)  # type: ignore[arg-type]
+    table = Table(title=f"drill results by {group_by}, last {days} days")
+    for column in ("rank", group_by, "drills", "passed", "pass rate", "median ack s", "flagged"):
+        table.add_column(column, justify="left" if column == group_by else "right")
+    for g in [*summary.groups[:top], summary.total]:
+        rate = "" if g.pass_rate is None else f"{g.pass_rate:.0%}"
+        ack = "" if g.median_ack_s is None else f"{g.median_ack_s:.0f}"
+        table.add_row(str(g.rank or ""), g.name or g.code or "", str(g.drills), str(g.passed), rate, ack,
+                      str(g.flagged_units))
+    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,22 @@ class Settings(BaseSettings):
     road_graph: Path | None = Field(default=None, description="road graph from `jiefang import roads`; coverage "
                                     "travel times follow the streets when set (placement keeps the default model)")
     index_weights_file: Path | None = Field(default=None, description="governance index weights YAML; shipped if unset")
+    drills_per_day: int | None = Field(default=None, ge=0, le=100_000,
+                                       description="drills a day; unset: 705 at city scale, scaled by units")
+    drills_window_days: int = Field(default=14, ge=1, le=365, description="no unit drilled twice within this")
+    drills_cycle_days: int = Field(default=45, ge=2, le=730, description="every unit drilled once per this")
+    drills_muster_min: int = Field(default=2, ge=1, le=50, description="members at the post within 3 min to pass")
+    drills_scenario: str = Field(default="public_order", pattern=r"^[a-z][a-z0-9_]{1,39}$",
+                                 description="incident type a scheduled drill plays")
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    voice_dir: Path = Field(default_factory=lambda: Path("var/voice").resolve(),
+                            description="where push-to-talk transmissions are recorded")
+    voice_max_tx_s: float = Field(default=60.0, gt=0, le=600, description="longest push-to-talk transmission")
     page_size_max: int = Field(default=500, gt=0)
+    idempotency_ttl_s: float = Field(default=48 * 3600, gt=0,
+                                     description="how long an Idempotency-Key and its stored answer are kept")
+    idempotency_lock_s: float = Field(default=60.0, gt=0,
+                                      description="a key claimed this long ago without an answer may be taken over")
 
 
 @lru_cache

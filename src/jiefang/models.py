@@ -1,13 +1,17 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
 from jiefang.analytics.models import IndexScore
+from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
+from jiefang.commands.models import CommandReceipt, GroupCommand
 from jiefang.dispatch.models import Assignment, TierState
+from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
 from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Team, Unit, UnitEquipment
+from jiefang.voice.models import TalkGroup, TalkGroupMember, TalkMessage, Transmission
 
 __all__ = [
     "Account",
@@ -15,11 +19,15 @@ __all__ = [
     "ApiToken",
     "Area",
     "Assignment",
+    "CommandReceipt",
+    "Drill",
     "DutyAudit",
     "DutyPost",
     "DutySession",
     "Fence",
     "FenceEvent",
+    "GroupCommand",
+    "IdempotencyKey",
     "Incident",
     "IncidentEvent",
     "IndexScore",
@@ -28,9 +36,13 @@ __all__ = [
     "RosterAssignment",
     "ServerSecret",
     "Shift",
+    "TalkGroup",
+    "TalkGroupMember",
+    "TalkMessage",
     "Team",
     "TierState",
     "TrackPoint",
+    "Transmission",
     "Unit",
     "UnitEquipment",
     "UnitHelper",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 T = TypeVar("T")
 
@@ -16,6 +16,9 @@ def printable(value: str) -> str:
 
 
 SafeStr = Annotated[str, AfterValidator(printable)]
+# Printable text without surrounding whitespace. Stripping happens before the printable check, so
+# a length limit put on top (min_length=1) applies to the stripped text: "   " is not a name.
+CleanStr = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(printable)]
 SEARCH_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # the same rule for query strings
 
 MAX_ID = 2_147_483_647  # ids are 32-bit on every back end; larger numbers cannot name a row

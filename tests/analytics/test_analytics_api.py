@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from jiefang.analytics.index import load_components
 from jiefang.areas.models import Area
+from jiefang.drills.models import Drill
 from jiefang.duty.models import DutySession, RosterAssignment, Shift
 from jiefang.incidents.models import Incident
 from jiefang.people.models import Member
@@ -148,6 +149,18 @@ def test_index_of_a_district_recomputes_by_hand(client, admin, sessions) -> None
                         reported_at=when,
                     )
                 )
+        for status in ("passed", "passed", "passed", "failed", "cancelled"):
+            s.add(
+                Drill(
+                    unit_id=units[0].id,
+                    district_id=tianhe.id,
+                    kind="scheduled",
+                    plan_date=date(2026, 10, 9),
+                    planned_at=october,
+                    status=status,
+                    scenario="public_order",
+                )
+            )
         s.commit()
         active = s.scalar(
             select(func.count(Member.id))
@@ -159,9 +172,9 @@ def test_index_of_a_district_recomputes_by_hand(client, admin, sessions) -> None
     parts = {p["key"]: p for p in row["parts"]}
     assert parts["participation"]["value"] == pytest.approx(len(on_duty) / active)
     assert parts["incident_trend"]["value"] == pytest.approx(1 - (2 / 4) / 2)
-    assert parts["drill_pass"]["value"] is None and parts["drill_pass"]["effective_weight"] == 0
-    assert parts["hazard_resolution"]["value"] is None
-    assert "not installed" in parts["drill_pass"]["detail"]
+    assert parts["drill_pass"]["value"] == pytest.approx(3 / 4)  # the cancelled drill is not scored
+    assert parts["hazard_resolution"]["value"] is None and parts["hazard_resolution"]["effective_weight"] == 0
+    assert "not installed" in parts["hazard_resolution"]["detail"]
     # by hand: re-weight over the components with data, then the weighted mean × 100
     weights = {c.key: c.weight for c in load_components()}
     present = {k: p["value"] for k, p in parts.items() if p["value"] is not None}

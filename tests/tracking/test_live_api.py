@@ -169,6 +169,9 @@ def test_bad_fences_are_refused_with_a_message(client, admin):
     r = client.post("/api/fences", headers=admin, json={"name": "x", "kind": "sensitive_area", "center_lon": 113.3,
                                                        "center_lat": 23.1, "radius_m": 1e9})
     assert r.status_code == 422
+    r = client.post("/api/fences", headers=admin, json={"name": "x", "kind": "sensitive_area", "center_lon": 113.3,
+                                                       "center_lat": 23.1, "radius_m": 100, "district_id": 2_000_000})
+    assert r.status_code == 404 and "district" in r.json()["message"]
 
 
 def test_member_cannot_list_fences(client, member):

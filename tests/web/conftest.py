@@ -33,6 +33,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # push-to-talk: a fake microphone (a tone), no permission prompt, sound may play without a click
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
 ]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SERVER_START_TIMEOUT_S = 30.0

@@ -50,7 +50,7 @@ def test_hex_map_follows_the_hour_slider_and_placement_marks_sites(
 
     page.wait_for_function("Number(document.body.dataset.indexLoaded) === 11", timeout=60_000)
     expect(page.locator("[data-testid=index-table] tbody tr")).to_have_count(11)
-    expect(page.locator("[data-testid=index-table] tbody")).to_contain_text("无数据")  # drills, hazards
+    expect(page.locator("[data-testid=index-table] tbody")).to_contain_text("无数据")  # hazard resolution
     expect(page.locator("#index-trend polyline")).to_have_count(1)
     page.screenshot(path=tmp_path / "analytics-zh.png", full_page=True)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from jiefang.people.vocab import ACCOUNT_ROLES
+from jiefang.people.vocab import ACCOUNT_ROLES, SKILLS
 from jiefang.tracking.fences import FENCE_KINDS
 from jiefang.units.vocab import CATEGORIES, EQUIPMENT
 
@@ -83,7 +83,7 @@ def _district_names(page: Page, key: str) -> list[str]:
 
 def test_i18n_labels_match_the_python_vocabularies() -> None:
     text = (STATIC / "i18n.js").read_text(encoding="utf-8")
-    for vocabulary in (CATEGORIES, EQUIPMENT, ACCOUNT_ROLES, FENCE_KINDS):
+    for vocabulary in (CATEGORIES, EQUIPMENT, ACCOUNT_ROLES, FENCE_KINDS, SKILLS):
         for key, (zh, en) in vocabulary.items():
             assert f'{key}: {{ zh: "{zh}", en: "{en}" }}' in text, key
 

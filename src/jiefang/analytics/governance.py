@@ -2,8 +2,8 @@
 
 Component values are gathered here from the domains that hold them (coverage from the cells and
 units, participation from duty sessions, 1-3-5 compliance from dispatch, incident trend from
-incidents); ``index.compose`` turns them into scores. Drill pass rate and hazard resolution read
-as "no data" until the drills and signals domains exist, and are shown as left out.
+incidents, drill pass rate from drills); ``index.compose`` turns them into scores. Hazard
+resolution reads as "no data" until the signals domain exists, and is shown as left out.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from jiefang.analytics.service import coverage_times, unit_sites
 from jiefang.areas.models import Area
 from jiefang.config import Settings
 from jiefang.dispatch.compliance import compliance_summary
+from jiefang.drills.models import Drill
 from jiefang.duty.models import DutySession
 from jiefang.errors import InvalidInput, NotFound
 from jiefang.incidents.models import Incident
@@ -37,7 +38,8 @@ from jiefang.people.models import Member
 from jiefang.units.models import Unit
 
 Level = Literal["district", "street"]
-NO_DATA_DOMAINS = {"drill_pass": "drills", "hazard_resolution": "signals"}
+NO_DATA_DOMAINS = {"hazard_resolution": "signals"}  # components whose domain is not installed yet
+SCORED_DRILLS = ("passed", "failed")
 SYSTEM = Principal(account_id=0, username="system", role=CITY_ADMIN)  # the index reads city-wide
 
 
@@ -111,15 +113,16 @@ def gather(
     this_n = _counts(
         session,
         select(inc_col, func.count(Incident.id))
-        .where(Incident.reported_at >= period.since, Incident.reported_at < period.until)
+        .where(Incident.reported_at >= period.since, Incident.reported_at < period.until, Incident.drill.is_(False))
         .group_by(inc_col),
     )
     last_n = _counts(
         session,
         select(inc_col, func.count(Incident.id))
-        .where(Incident.reported_at >= last.since, Incident.reported_at < last.until)
+        .where(Incident.reported_at >= last.since, Incident.reported_at < last.until, Incident.drill.is_(False))
         .group_by(inc_col),
     )
+    drills_scored, drills_passed = _drill_counts(session, unit_col, period, tz)
     values: dict[int, dict[str, tuple[float | None, str]]] = {}
     for a in areas:
         passed, assessed = compliance.get(a.id, (0, 0))
@@ -132,10 +135,28 @@ def gather(
             ),
             "compliance": (rate(passed, assessed), f"{passed} / {assessed} incidents passed all three tiers"),
             "incident_trend": (trend_value(now_n, before_n), f"{now_n} incidents vs {before_n} a year before"),
+            "drill_pass": (
+                rate(drills_passed.get(a.id, 0), drills_scored.get(a.id, 0)),
+                f"{drills_passed.get(a.id, 0)} / {drills_scored.get(a.id, 0)} drills passed in the month",
+            ),
         }
         for key, domain in NO_DATA_DOMAINS.items():
             values[a.id][key] = (None, f"no data: the {domain} domain is not installed")
     return areas, values
+
+
+def _drill_counts(
+    session: Session, unit_col: Any, period: Period, tz: ZoneInfo
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Return per area the drills scored (passed or failed) in the month's local days, and those passed."""
+    first, last = period.since.astimezone(tz).date(), (period.until.astimezone(tz) - timedelta(days=1)).date()
+    base = (
+        select(unit_col, func.count(Drill.id))
+        .join(Unit, Unit.id == Drill.unit_id)
+        .where(Drill.plan_date >= first, Drill.plan_date <= last, Drill.status.in_(SCORED_DRILLS))
+        .group_by(unit_col)
+    )
+    return _counts(session, base), _counts(session, base.where(Drill.status == "passed"))
 
 
 def _coverage_values(

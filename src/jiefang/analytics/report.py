@@ -179,7 +179,7 @@ def _summary_lines(data: ReportData) -> list[str]:
         f"辖区单元 {day.units} 个；{REPORT_HOUR}时排班在岗 {day.responders} 人",
         "距单元 1/3/5 分钟面积覆盖：" + " / ".join(f"{s:.1%}" for s in day.shares.unit_area),
         f"{REPORT_HOUR}时第 {day.k} 近队员 1/3/5 分钟面积覆盖：" + " / ".join(f"{s:.1%}" for s in day.shares.area),
-        "演练通过率、隐患处置率：无数据（相应模块尚未上线，已按权重重新分配）",
+        "无数据、未计入（权重已按比例重新分配）：" + ("、".join(p.name for p in row.parts if p.value is None) or "无"),
     ]
 
 

@@ -100,7 +100,9 @@ def demand_weights(
         return cells.area_km2
     if weighting == "incidents":
         since = (now or utcnow()) - timedelta(days=365)
-        rows = session.execute(select(Incident.lon, Incident.lat).where(Incident.reported_at >= since)).all()
+        rows = session.execute(
+            select(Incident.lon, Incident.lat).where(Incident.reported_at >= since, Incident.drill.is_(False))
+        ).all()
         w = aggregate_points(cells, np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
         if w.sum() <= 0:
             raise InvalidInput("no incidents in the last 365 days to weight demand by")

@@ -15,11 +15,14 @@ from jiefang import __version__
 from jiefang.analytics.api import router as analytics_router
 from jiefang.api import background, overview, ws
 from jiefang.api.errors import install_error_handlers
+from jiefang.api.idempotency import IdempotencyMiddleware
 from jiefang.areas.api import router as areas_router
+from jiefang.commands.api import router as commands_router
 from jiefang.config import Settings, get_settings
 from jiefang.db import make_engine, session_factory, session_scope
 from jiefang.dispatch.api import router as dispatch_router
 from jiefang.dispatch.service import Dispatcher
+from jiefang.drills.api import router as drills_router
 from jiefang.duty.api import router as duty_router
 from jiefang.events import EventBus
 from jiefang.incidents.alarms import start_alarm_intake
@@ -31,6 +34,8 @@ from jiefang.schemas import ERROR_RESPONSES
 from jiefang.tracking.api import router as tracking_router
 from jiefang.tracking.service import build_tracker, follow_duty
 from jiefang.units.api import router as units_router
+from jiefang.voice.api import router as voice_router
+from jiefang.voice.relay import VoiceHub
 from jiefang.web.pages import mount_web
 
 log = logging.getLogger("jiefang")
@@ -54,6 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_duty(bus, app_.state.tracker, sessions)
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
         tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher)
+        app_.state.voice = VoiceHub(sessions, settings.voice_dir, settings.voice_max_tx_s)
+        tasks.append(asyncio.create_task(background.every_in_loop(0.5, "voice expiry", app_.state.voice.expire)))
         app_.state.alarms = await asyncio.to_thread(start_alarm_intake, settings, sessions, app_.state.dispatcher)
         yield
         if app_.state.alarms is not None:
@@ -72,10 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.bus = bus
+    app.add_middleware(IdempotencyMiddleware)  # inside gzip: answers are stored uncompressed
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
-                   incidents_router, dispatch_router, overview.router, analytics_router):
+                   incidents_router, dispatch_router, drills_router, commands_router, voice_router,
+                   overview.router, analytics_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

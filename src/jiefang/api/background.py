@@ -1,19 +1,21 @@
 """Work the server does on its own clock: dispatch deadlines and arrivals, automatic check-out,
 keeping the live picture in step with the database, patrol-absence alerts, the positions feed of
-the map, track retention."""
+the map, track retention, readiness drills."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiefang.api.idempotency import purge_expired
 from jiefang.config import Settings
 from jiefang.db import session_scope
 from jiefang.dispatch.service import Dispatcher, sweep
+from jiefang.drills.execution import advance
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
 from jiefang.tracking.live import LiveTracker
@@ -24,6 +26,7 @@ POSITIONS_EVERY_S = 2.0
 HOUSEKEEPING_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0
 DISPATCH_EVERY_S = 1.0
+DRILLS_EVERY_S = 2.0
 
 
 def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
@@ -62,10 +65,26 @@ async def _every(period_s: float, what: str, work: Callable[[], object]) -> None
             log.exception("%s failed; will retry", what)
 
 
+async def every_in_loop(period_s: float, what: str, work: Callable[[], Awaitable[object]]) -> None:
+    """Run a coroutine every period in the event loop (for state that lives in the loop)."""
+    while True:
+        await asyncio.sleep(period_s)
+        try:
+            await work()
+        except Exception:
+            log.exception("%s failed; will retry", what)
+
+
 def run_dispatch(sessions: sessionmaker[Session], dispatcher: Dispatcher) -> dict[str, int]:
     """Run the dispatch deadlines now due (silence, arrivals, short tiers); return what happened."""
     with session_scope(sessions) as session:
         return sweep(session, dispatcher)
+
+
+def run_drills(sessions: sessionmaker[Session], dispatcher: Dispatcher, settings: Settings) -> dict[str, int]:
+    """Fire the drills now due and score the running ones; return what happened."""
+    with session_scope(sessions) as session:
+        return advance(session, dispatcher, settings.drills_muster_min)
 
 
 def start(
@@ -76,13 +95,17 @@ def start(
     def purge() -> None:
         with session_scope(sessions) as session:
             n = purge_track(session, settings.track_retention_days)
+            keys = purge_expired(session)
         if n:
             log.info("deleted %d track points older than %s days", n, settings.track_retention_days)
+        if keys:
+            log.info("deleted %d expired idempotency keys", keys)
 
     loops: list[tuple[float, str, Callable[[], object]]] = [
         (POSITIONS_EVERY_S, "positions feed", lambda: publish_position_changes(tracker, bus)),
         (HOUSEKEEPING_EVERY_S, "housekeeping", lambda: housekeeping(sessions, tracker, bus)),
         (PURGE_EVERY_S, "track purge", purge),
         (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher)),
+        (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from jiefang.api.deps import PrincipalDep, SessionDep, SettingsDep
 from jiefang.areas.service import stats as area_stats
+from jiefang.geo.travel import TravelModel
 from jiefang.people.models import Member
 from jiefang.units.models import Unit
 
@@ -29,7 +30,15 @@ def stats(session: SessionDep, _who: PrincipalDep) -> dict[str, int]:
     }
 
 
+RING_SECONDS = (60, 180, 300)
+RING_MODE = "e_bike"
+
+
 @router.get("/map/config")
 def map_config(settings: SettingsDep, _who: PrincipalDep) -> dict[str, Any]:
-    """Base map settings: tiles only if an operator configured a tile server."""
-    return {"tile_url": settings.tile_url, "attribution": settings.tile_attribution}
+    """Base map settings: tiles only if an operator configured a tile server; how far a responder
+    on an e-bike gets along streets in 1, 3 and 5 minutes (the rings around an incident)."""
+    travel = TravelModel()
+    reach = {str(s): round(travel.reach_m(s, RING_MODE)) for s in RING_SECONDS}
+    return {"tile_url": settings.tile_url, "attribution": settings.tile_attribution, "reach_m": reach,
+            "reach_mode": RING_MODE}

@@ -73,7 +73,7 @@ async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
     await websocket.send_text(json.dumps(message, ensure_ascii=False, separators=(",", ":")))
 
 
-async def _login(websocket: WebSocket) -> tuple[Principal, str, int | None] | None:
+async def read_auth_frame(websocket: WebSocket) -> tuple[Principal, str, int | None] | None:
     """Read the auth frame; return (principal, token, since) or None after closing the socket."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
@@ -97,7 +97,7 @@ async def _login(websocket: WebSocket) -> tuple[Principal, str, int | None] | No
 async def hub(websocket: WebSocket) -> None:
     """Live events and position ingest over one authenticated socket (see the module docstring)."""
     await websocket.accept()
-    login = await _login(websocket)
+    login = await read_auth_frame(websocket)
     if login is None:
         return
     who, token, since = login

@@ -20,6 +20,7 @@ from jiefang.api.deps import (
 from jiefang.api.uploads import read_json_upload
 from jiefang.areas import service
 from jiefang.areas.schemas import AreaOut, ImportReport, Level
+from jiefang.duty.schemas import Lat, Lon
 from jiefang.schemas import Page
 
 router = APIRouter(prefix="/api/areas", tags=["areas"])
@@ -49,6 +50,12 @@ def areas_geojson(
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of one level (at most 5,000 features: narrow with bbox)."""
     return service.areas_geojson(session, level, bbox=bbox, district_id=district_id)
+
+
+@router.get("/at")
+def area_at(session: SessionDep, _who: PrincipalDep, lon: Lon, lat: Lat, level: Level = "grid") -> dict[str, Any]:
+    """The area of a level containing a point, as a GeoJSON Feature (picking areas on the map)."""
+    return service.area_at(session, level, lon, lat)
 
 
 @router.get("/{area_id}", response_model=AreaOut)

@@ -235,6 +235,14 @@ def locate_level(session: Session, level: str, lon: float, lat: float) -> Area |
     return next((a for a in candidates if shapely.from_geojson(a.geometry).covers(point)), None)
 
 
+def area_at(session: Session, level: str, lon: float, lat: float) -> dict[str, Any]:
+    """Return the area of ``level`` containing the point as a GeoJSON Feature. Raises NotFound."""
+    area = locate_level(session, level, lon, lat)
+    if area is None:
+        raise NotFound(f"no {level} contains ({lon}, {lat})")
+    return _feature(area)
+
+
 def locate(session: Session, lon: float, lat: float) -> dict[str, int | None]:
     """Return the ids of the district, street, grid and police grid containing the point."""
     found = {level: locate_level(session, level, lon, lat) for level in LEVELS}

@@ -221,7 +221,8 @@ def compliance_summary(session: Session, who: Principal, group_by: GroupBy, sinc
         raise InvalidInput(f"group_by must be one of {', '.join(GROUP_BYS)}")
     check_window(since, until)
     now = now or utcnow()
-    chosen = select(Incident.id).where(visible_incidents(who), Incident.reported_at >= since,  # type: ignore[arg-type]
+    chosen = select(Incident.id).where(visible_incidents(who), Incident.drill.is_(False),  # type: ignore[arg-type]
+                                       Incident.reported_at >= since,
                                        Incident.reported_at < until)
     incidents = session.execute(select(Incident.id, Incident.reported_at, Incident.status, _group_column(group_by))
                                 .where(Incident.id.in_(chosen))).all()

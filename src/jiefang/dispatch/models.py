@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiefang.db import Base, UTCDateTime, utcnow
@@ -33,6 +33,7 @@ class Assignment(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     notified: Mapped[str] = mapped_column(String(200), default="")  # what each notifier reported
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # an alert of a drill
 
     __table_args__ = (
         UniqueConstraint("incident_id", "member_id", name="uq_assignments_incident_member"),

@@ -47,6 +47,6 @@ class LoggingNotifier:
     name = "log"
 
     def notify(self, alert: Alert) -> str:
-        log.info("alert member=%s incident=%s tier=%s eta_s=%.0f answer_by=%s", alert.member_id,
-                 alert.incident_id, alert.tier, alert.eta_s, alert.answer_by_iso)
+        log.info("alert member=%s incident=%s tier=%s eta_s=%.0f answer_by=%s%s", alert.member_id,
+                 alert.incident_id, alert.tier, alert.eta_s, alert.answer_by_iso, " DRILL" if alert.drill else "")
         return "logged"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -132,11 +132,12 @@ def announce(session: Session, d: Dispatcher, incident: Incident, made: list[Ass
     """Tell each alerted member (app and notifiers) and the operators; store what notifiers said."""
     for a in made:
         alert = Alert(a.id, a.member_id, incident.id, incident.type, a.tier, incident.lon, incident.lat,
-                      incident.address, a.eta_s, a.answer_by.isoformat() if a.answer_by else None)
+                      incident.address, a.eta_s, a.answer_by.isoformat() if a.answer_by else None, incident.drill)
         d.bus.publish("dispatch.alert", member_id=a.member_id, assignment_id=a.id, incident_id=incident.id,
                       incident_type=incident.type, severity=incident.severity, tier=a.tier, lon=incident.lon,
                       lat=incident.lat, address=incident.address, eta_s=a.eta_s, distance_m=a.distance_m,
-                      answer_by=alert.answer_by_iso, district_id=incident.district_id, unit_id=a.unit_id)
+                      answer_by=alert.answer_by_iso, district_id=incident.district_id, unit_id=a.unit_id,
+                      drill=incident.drill)
         statuses = []
         for notifier in d.notifiers:
             try:
@@ -181,12 +182,14 @@ def answer(session: Session, d: Dispatcher, who: Principal, assignment_id: int, 
         made = _refill(session, d, incident, a.tier, now)
     session.commit()
     d.bus.publish(f"dispatch.{wanted}", incident_id=incident.id, assignment_id=a.id, member_id=a.member_id,
-                  tier=a.tier, district_id=incident.district_id, unit_id=a.unit_id)
+                  tier=a.tier, district_id=incident.district_id, unit_id=a.unit_id, drill=incident.drill)
     announce(session, d, incident, made)
     return a
 
 
 def _refill(session: Session, d: Dispatcher, incident: Incident, tier_name: str, now: datetime) -> list[Assignment]:
+    if incident.drill:  # a drill tests the unit it alerted: nobody stands in for a silent member
+        return []
     tier = session.scalar(select(TierState).where(TierState.incident_id == incident.id, TierState.tier == tier_name))
     if tier is None or tier.status == "closed":
         return []
@@ -206,7 +209,7 @@ def arrive(session: Session, d: Dispatcher, a: Assignment, incident: Incident, n
     record(session, incident.id, "arrived", now, account_id=account_id, member_id=a.member_id, tier=a.tier, how=how)
     session.commit()
     d.bus.publish("dispatch.arrived", incident_id=incident.id, assignment_id=a.id, member_id=a.member_id,
-                  tier=a.tier, how=how, district_id=incident.district_id, unit_id=a.unit_id)
+                  tier=a.tier, how=how, district_id=incident.district_id, unit_id=a.unit_id, drill=incident.drill)
 
 
 def confirm_arrival(session: Session, d: Dispatcher, who: Principal, assignment_id: int,
@@ -250,7 +253,7 @@ def sweep(session: Session, d: Dispatcher, now: datetime | None = None) -> dict[
         counts["timed_out"] += 1
         counts["alerted"] += len(made)
         d.bus.publish("dispatch.timed_out", incident_id=incident_id, assignment_id=assignment_id,
-                      member_id=member_id, tier=tier, district_id=incident.district_id)
+                      member_id=member_id, tier=tier, district_id=incident.district_id, drill=incident.drill)
         announce(session, d, incident, made)
     counts["arrived"] = _arrivals(session, d, now)
     counts["alerted"] += _retry_short(session, d, now)
@@ -260,7 +263,9 @@ def sweep(session: Session, d: Dispatcher, now: datetime | None = None) -> dict[
 def _arrivals(session: Session, d: Dispatcher, now: datetime) -> int:
     rows = session.execute(
         select(Assignment, Incident).join(Incident, Incident.id == Assignment.incident_id)
-        .where(Assignment.status.in_(("alerted", "accepted")), Incident.status.in_(OPEN))
+        .where(Assignment.status.in_(("alerted", "accepted")), Incident.status.in_(OPEN),
+               # a drill tests the answer too: standing at the post is muster only once the member answered
+               or_(Incident.drill.is_(False), Assignment.status == "accepted"))
     ).all()
     n = 0
     for a, incident in rows:

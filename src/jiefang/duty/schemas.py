@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from jiefang.schemas import DbId, SafeStr
+from jiefang.schemas import CleanStr, DbId
 
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-ShortName = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-PostName = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+ShortName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+PostName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 class ShiftIn(BaseModel):
@@ -114,7 +114,7 @@ class CheckIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    token: Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     lon: Lon
     lat: Lat
     accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False)
@@ -123,7 +123,7 @@ class CheckIn(BaseModel):
 class CheckOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: Annotated[SafeStr, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    token: Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
 
 
 class DutySessionOut(BaseModel):

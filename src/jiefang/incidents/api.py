@@ -1,4 +1,4 @@
-"""HTTP routes for incidents: console reports, SOS, external intake, reading, closing, devices."""
+"""HTTP routes for incidents: console reports, SOS, external intake, reading, notes, responders, closing, devices."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from jiefang.api.deps import DispatcherDep, IdPath, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import BusDep, DispatcherDep, IdPath, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.dispatch import manual
 from jiefang.dispatch import service as dispatch_service
-from jiefang.incidents import service
+from jiefang.incidents import notes, service
 from jiefang.incidents.interchange import CAP_MEDIA_TYPE, GEOJSON_MEDIA_TYPE, incident_to_cap, incident_to_geojson
 from jiefang.incidents.schemas import (
+    AssignmentOut,
     CloseIn,
     DeviceIn,
     DeviceOut,
@@ -20,22 +22,36 @@ from jiefang.incidents.schemas import (
     IncidentDetail,
     IncidentIn,
     IncidentOut,
+    IncidentTypeOut,
+    NoteIn,
+    NoteOut,
+    ResponderIn,
     SosIn,
 )
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
+from jiefang.schemas import SEARCH_PATTERN
 
 router = APIRouter(prefix="/api", tags=["incidents"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
+KeyHeader = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=100,
+           description="made by the client when the user acted; a repeat answers with the first incident"),
+]
+
+
 @router.post("/incidents", response_model=IncidentOut, status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
-def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn) -> IncidentOut:
+def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn,
+           idempotency_key: KeyHeader = None) -> IncidentOut:
     """Report an incident at the console; the 1-3-5 dispatch starts at once."""
-    return IncidentOut.model_validate(service.report(session, d, who, data))
+    return IncidentOut.model_validate(service.report(session, d, who, data, key=idempotency_key))
 
 
 @router.post("/incidents/sos", response_model=IncidentOut, status_code=status.HTTP_201_CREATED)
-def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn) -> IncidentOut:
-    """One-tap SOS from a member's phone at its position."""
-    return IncidentOut.model_validate(service.sos(session, d, who, data))
+def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn,
+        idempotency_key: KeyHeader = None) -> IncidentOut:
+    """One-tap SOS (or a hazard report with a type and description) from a member's phone at its position."""
+    return IncidentOut.model_validate(service.sos(session, d, who, data, key=idempotency_key))
 
 
 @router.post("/incidents/external", response_model=IncidentCreated, status_code=status.HTTP_201_CREATED,
@@ -51,10 +67,21 @@ def report_external(
     return IncidentCreated(**IncidentOut.model_validate(incident).model_dump(), created=created)
 
 
+@router.get("/incident-types", response_model=list[IncidentTypeOut])
+def incident_types(d: DispatcherDep, who: PrincipalDep) -> list[IncidentTypeOut]:
+    """The incident types and their 1-3-5 tiers, as the playbooks define them."""
+    return [IncidentTypeOut(type=b.incident_type, name_zh=b.name_zh, name_en=b.name_en,
+                            default_severity=b.default_severity, arrival_radius_m=b.arrival_radius_m,
+                            tiers=[t.model_dump(include={"tier", "deadline_s", "responders"}) for t in b.tiers])
+            for b in sorted(d.playbooks.values(), key=lambda b: b.incident_type)]
+
+
 @router.get("/incidents", response_model=list[IncidentOut])
 def list_incidents(
-    session: SessionDep, who: PrincipalDep, status_: Annotated[str | None, Query(alias="status", max_length=20)] = None,
-    type_: Annotated[str | None, Query(alias="type", max_length=40)] = None, open_only: bool = False,
+    session: SessionDep, who: PrincipalDep,
+    status_: Annotated[str | None, Query(alias="status", max_length=20, pattern=SEARCH_PATTERN)] = None,
+    type_: Annotated[str | None, Query(alias="type", max_length=40, pattern=SEARCH_PATTERN)] = None,
+    open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[IncidentOut]:
     """Incidents you may see, newest first."""
@@ -110,6 +137,36 @@ def close(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id:
     """Close with an outcome and notes; alerts still unanswered are withdrawn."""
     incident = service.get_incident(session, who, incident_id)
     return IncidentOut.model_validate(dispatch_service.close(session, d, who, incident, data.outcome, data.notes))
+
+
+@router.get("/incidents/{incident_id}/notes", response_model=list[NoteOut])
+def list_notes(session: SessionDep, who: PrincipalDep, incident_id: IdPath) -> list[NoteOut]:
+    """The incident's notes (现场沟通), oldest first."""
+    return notes.list_notes(session, who, incident_id)
+
+
+@router.post("/incidents/{incident_id}/notes", response_model=NoteOut, status_code=status.HTTP_201_CREATED)
+def add_note(session: SessionDep, bus: BusDep, who: PrincipalDep, incident_id: IdPath, data: NoteIn) -> NoteOut:
+    """Write a note to the responders and operators of an incident you take part in."""
+    return notes.add_note(session, bus, who, incident_id, data.text)
+
+
+@router.post("/incidents/{incident_id}/responders", response_model=AssignmentOut,
+             status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
+def add_responder(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath,
+                  data: ResponderIn) -> AssignmentOut:
+    """Alert a chosen member on duty for a tier (someone the automatic waves did not pick)."""
+    incident = service.get_incident(session, who, incident_id)
+    return AssignmentOut.model_validate(manual.add_responder(session, d, who, incident, data.member_id, data.tier))
+
+
+@router.post("/incidents/{incident_id}/responders/{assignment_id}/stand-down", response_model=AssignmentOut,
+             dependencies=[OPERATORS])
+def stand_down(session: SessionDep, d: DispatcherDep, who: PrincipalDep, incident_id: IdPath,
+               assignment_id: IdPath) -> AssignmentOut:
+    """Withdraw a responder (改派); the next best member is alerted for the tier."""
+    incident = service.get_incident(session, who, incident_id)
+    return AssignmentOut.model_validate(manual.stand_down(session, d, who, incident, assignment_id))
 
 
 @router.post("/alarm-devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)

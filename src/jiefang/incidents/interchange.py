@@ -24,7 +24,7 @@ authority's decision, not this export's. The response type is Execute (the type'
 procedure, 快速反应处置流程, named in the instruction) while the incident is open, AllClear once
 resolved, and None after a false alarm or a handover to the police (the police, not the units,
 then say what to do). Times carry the offset of ``tz`` and no fractional seconds; UTC is written
-``-00:00`` as CAP 1.2 (3.3.2) requires.
+``-00:00`` as CAP 1.2 (3.3.2) requires. A readiness drill (演练) has the status Exercise, not Actual.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def incident_to_cap(incident: Incident, playbook: Playbook | None, *, sender: st
     _sub(alert, "identifier", identifier)
     _sub(alert, "sender", sender)
     _sub(alert, "sent", cap_time(sent, tz))
-    _sub(alert, "status", "Actual")
+    _sub(alert, "status", "Exercise" if incident.drill else "Actual")  # a readiness drill (演练) is an exercise
     _sub(alert, "msgType", msg_type)
     _sub(alert, "source", incident.source)
     _sub(alert, "scope", "Restricted")
@@ -220,6 +220,7 @@ def incident_to_geojson(incident: Incident, playbook: Playbook | None) -> dict[s
             "street_id": incident.street_id,
             "grid_id": incident.grid_id,
             "police_handover": bool(incident.police_handover),
+            "drill": bool(incident.drill),
             "arrival_radius_m": None if playbook is None else playbook.arrival_radius_m,
             "reported_at": _iso(incident.reported_at),
             "on_scene_at": _iso(incident.on_scene_at),

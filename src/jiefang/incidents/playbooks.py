@@ -33,7 +33,7 @@ from pydantic import (
 
 from jiefang.errors import InvalidInput
 from jiefang.people.vocab import SKILLS
-from jiefang.schemas import SafeStr
+from jiefang.schemas import CleanStr
 from jiefang.units.vocab import EQUIPMENT
 
 SHIPPED_DIR = Path(__file__).with_name("playbooks")
@@ -69,7 +69,7 @@ Skills = Annotated[tuple[Skill, ...], AfterValidator(_unique)]
 EquipmentKinds = Annotated[tuple[Equipment, ...], AfterValidator(_unique)]
 Radius = Annotated[float, Field(gt=0, le=MAX_RADIUS_M, allow_inf_nan=False)]
 IncidentType = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
-Name = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Name = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 class TierSpec(BaseModel):

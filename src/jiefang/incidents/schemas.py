@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jiefang.duty.schemas import Lat, Lon
-from jiefang.schemas import DbId, SafeStr
+from jiefang.schemas import CleanStr, DbId
 
 TypeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Text200 = Annotated[SafeStr, StringConstraints(strip_whitespace=True, max_length=200)]
-Text2000 = Annotated[SafeStr, StringConstraints(strip_whitespace=True, max_length=2000)]
+Text200 = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=200)]
+Text2000 = Annotated[CleanStr, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
 class IncidentIn(BaseModel):
@@ -58,6 +58,7 @@ class IncidentOut(BaseModel):
     street_id: int | None
     grid_id: int | None
     police_handover: bool
+    drill: bool = False  # 演练: a readiness drill, never a real incident
     reported_at: datetime
     on_scene_at: datetime | None
     closed_at: datetime | None
@@ -81,6 +82,9 @@ class AssignmentOut(BaseModel):
     answered_at: datetime | None
     arrived_at: datetime | None
     notified: str
+    member_name: str | None = Field(None, description="filled in an incident's detail")
+    unit_name: str | None = None
+    drill: bool = False  # the alert of a readiness drill (演练)
 
 
 class TierOut(BaseModel):
@@ -153,3 +157,39 @@ class DeviceOut(BaseModel):
     lat: float
     incident_type: str
     active: bool
+
+
+class NoteIn(BaseModel):
+    """A line of the incident's chat (现场沟通): what a responder or an operator wants the others to know."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+class NoteOut(BaseModel):
+    id: int
+    incident_id: int
+    author: str
+    text: str
+    at: datetime
+
+
+class ResponderIn(BaseModel):
+    """An operator alerts a chosen member on duty for one tier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: DbId
+    tier: Literal["self_rescue", "mutual_aid", "reinforcement"] = "mutual_aid"
+
+
+class IncidentTypeOut(BaseModel):
+    """An incident type the platform dispatches, with its 1-3-5 tiers (from its playbook)."""
+
+    type: str
+    name_zh: str
+    name_en: str
+    default_severity: int
+    arrival_radius_m: float
+    tiers: list[dict[str, Any]]

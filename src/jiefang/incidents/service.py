@@ -1,12 +1,14 @@
 """Incident intake (console, phone SOS, external systems, IoT alarms), reading and closing.
 
 An accepted report is committed, with its first timeline line, before dispatch starts and
-before the reporter is answered. External systems send an idempotency key: the same key never
-makes two incidents, also when two requests race (the unique index decides).
+before the reporter is answered. External systems and phones send an idempotency key: the same
+key never makes two incidents, also when two requests race (the unique index decides). A phone's
+key is kept per account (``account_key``) in the incident's own transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from datetime import datetime
@@ -96,29 +98,63 @@ def _check_reporter(who: Principal, district_id: int | None) -> None:
     raise Forbidden("operators report incidents in their own district (members use SOS)")
 
 
-def report(session: Session, d: Dispatcher, who: Principal, data: IncidentIn, now: datetime | None = None) -> Incident:
+def account_key(account_id: int, key: str) -> str:
+    """An account's Idempotency-Key as kept on the incident it made: bounded, and never another account's."""
+    return f"acct:{account_id}:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+
+
+def _open_once(session: Session, d: Dispatcher, incident: Incident, who: Principal | None,
+               now: datetime) -> tuple[Incident, bool]:
+    """Open ``incident`` unless one with its ``external_key`` exists; return (incident, created).
+
+    The key is committed with the incident, so a repeat finds it even if the first answer was lost;
+    of two racing requests the unique index lets one in and the other returns its incident.
+    """
+    key = incident.external_key
+    if key is not None:
+        existing = session.scalar(select(Incident).where(Incident.external_key == key))
+        if existing is not None:
+            return existing, False
+    try:
+        return _open(session, d, incident, who, now), True
+    except IntegrityError:
+        session.rollback()
+        if key is None:
+            raise
+        return session.scalars(select(Incident).where(Incident.external_key == key)).one(), False
+
+
+def report(session: Session, d: Dispatcher, who: Principal, data: IncidentIn, now: datetime | None = None,
+           key: str | None = None) -> Incident:
     """An operator reports an incident at the console; it is dispatched at once.
 
+    ``key`` (the request's Idempotency-Key) makes a repeat return the first incident.
     Raises Forbidden (outside the operator's district), InvalidInput (unknown type), NotFound.
     """
     now = now or utcnow()
     incident = _new(session, d, type_=data.type, severity=data.severity, lon=data.lon, lat=data.lat,
                     source="console", now=now, unit=_named_unit(session, data.unit_id), address=data.address,
-                    description=data.description, reporter_account_id=who.account_id or None)
+                    description=data.description, reporter_account_id=who.account_id or None,
+                    external_key=account_key(who.account_id, key) if key else None)
     _check_reporter(who, incident.district_id)
-    return _open(session, d, incident, who, now)
+    return _open_once(session, d, incident, who, now)[0]
 
 
-def sos(session: Session, d: Dispatcher, who: Principal, data: SosIn, now: datetime | None = None) -> Incident:
-    """A member's one-tap SOS at their phone's position. Raises Forbidden without a member record."""
+def sos(session: Session, d: Dispatcher, who: Principal, data: SosIn, now: datetime | None = None,
+        key: str | None = None) -> Incident:
+    """A member's one-tap SOS (or hazard report) at their phone's position.
+
+    ``key`` (the request's Idempotency-Key) makes a repeat return the first incident.
+    Raises Forbidden without a member record, InvalidInput for an unknown type.
+    """
     now = now or utcnow()
     if who.member_id is None:
         raise Forbidden("SOS is sent by members; this account has no member record")
     member = session.get_one(Member, who.member_id)
     incident = _new(session, d, type_=data.type, severity=None, lon=data.lon, lat=data.lat, source="sos", now=now,
                     description=data.description, reporter_account_id=who.account_id or None,
-                    reporter_member_id=member.id)
-    return _open(session, d, incident, who, now)
+                    reporter_member_id=member.id, external_key=account_key(who.account_id, key) if key else None)
+    return _open_once(session, d, incident, who, now)[0]
 
 
 def report_external(session: Session, d: Dispatcher, who: Principal, data: IncidentIn, key: str,
@@ -132,19 +168,12 @@ def report_external(session: Session, d: Dispatcher, who: Principal, data: Incid
         raise Forbidden("external systems report with a city-level integration account")
     if not 1 <= len(key) <= 100 or not key.isprintable():
         raise InvalidInput("Idempotency-Key must be 1 to 100 printable characters")
-    existing = session.scalar(select(Incident).where(Incident.external_key == key))
-    if existing is not None:
-        return existing, False
     now = now or utcnow()
     incident = _new(session, d, type_=data.type, severity=data.severity, lon=data.lon, lat=data.lat,
                     source="external", now=now, unit=_named_unit(session, data.unit_id),
                     address=data.address, description=data.description, reporter_account_id=who.account_id or None,
                     external_key=key)
-    try:
-        return _open(session, d, incident, who, now), True
-    except IntegrityError:
-        session.rollback()  # a concurrent request with the same key committed first
-        return session.scalars(select(Incident).where(Incident.external_key == key)).one(), False
+    return _open_once(session, d, incident, who, now)
 
 
 def report_alarm(session: Session, d: Dispatcher, device_key: str, alarm_type: str, lon: float | None,
@@ -167,11 +196,7 @@ def report_alarm(session: Session, d: Dispatcher, device_key: str, alarm_type: s
                     lat=device.lat if lat is None else lat, source="iot", now=now,
                     unit=session.get(Unit, device.unit_id), device_id=device.id, external_key=key,
                     description=f"{device.kind} {device.device_key}: {alarm_type}")
-    try:
-        return _open(session, d, incident, None, now)
-    except IntegrityError:
-        session.rollback()
-        return session.scalars(select(Incident).where(Incident.external_key == key)).one()
+    return _open_once(session, d, incident, None, now)[0]
 
 
 def register_device(session: Session, who: Principal, data: DeviceIn) -> AlarmDevice:
@@ -214,7 +239,8 @@ def get_incident(session: Session, who: Principal, incident_id: int) -> Incident
 def list_incidents(session: Session, who: Principal, status: str | None, type_: str | None, open_only: bool,
                    limit: int, offset: int) -> list[Incident]:
     """Return visible incidents, newest first, filtered."""
-    stmt = select(Incident).where(visible_incidents(who)).order_by(Incident.reported_at.desc(), Incident.id.desc())  # type: ignore[arg-type]
+    stmt = (select(Incident).where(visible_incidents(who), Incident.drill.is_(False))  # type: ignore[arg-type]
+            .order_by(Incident.reported_at.desc(), Incident.id.desc()))  # drills are listed under /api/drills
     if status:
         stmt = stmt.where(Incident.status == status)
     if type_:
@@ -232,16 +258,27 @@ def detail(session: Session, who: Principal, incident_id: int) -> IncidentDetail
                                        .order_by(Assignment.id)))
     if who.role == "member":  # a member sees their own alert, not who else was called
         assignments = [a for a in assignments if a.member_id == who.member_id]
+    names = _names(session, assignments)
     events = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
                              .order_by(IncidentEvent.at, IncidentEvent.id))
     return IncidentDetail(
         **IncidentOut.model_validate(incident).model_dump(),
         tiers=[TierOut.model_validate(t) for t in tiers],
-        assignments=[AssignmentOut.model_validate(a) for a in assignments],
+        assignments=[AssignmentOut.model_validate(a).model_copy(update=names.get(a.id, {})) for a in assignments],
         timeline=[TimelineOut(at=e.at, kind=e.kind, account_id=e.account_id, member_id=e.member_id,
                               detail=json.loads(e.detail or "{}")) for e in events],
         compliance=tier_compliance(incident.reported_at, tiers, assignments) if who.role != "member" else [],
     )
+
+
+def _names(session: Session, assignments: list[Assignment]) -> dict[int, dict[str, str]]:
+    """Return each assignment's member and unit names (no personal data) by assignment id."""
+    if not assignments:
+        return {}
+    rows = session.execute(select(Member.id, Member.name, Unit.name).join(Unit, Unit.id == Member.unit_id)
+                           .where(Member.id.in_({a.member_id for a in assignments}))).all()
+    by_member = {m: {"member_name": name, "unit_name": unit} for m, name, unit in rows}
+    return {a.id: by_member.get(a.member_id, {}) for a in assignments}
 
 
 def my_alerts(session: Session, who: Principal, open_only: bool = True) -> list[Assignment]:

@@ -9,14 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from jiefang.people.idcard import id_check_digit
 from jiefang.people.vocab import SKILLS
-from jiefang.schemas import DbId, PatchModel, SafeStr
+from jiefang.schemas import CleanStr, DbId, PatchModel, SafeStr
 
 MemberRole = Literal["leader", "deputy", "security_officer", "guard", "staff", "volunteer"]
 AccountRole = Literal["city_admin", "district_operator", "unit_leader", "member"]
 Skill = Literal["first_aid", "fire", "ex_military", "mediation", "driving"]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{7,15}$")]
 IdNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$", to_upper=True)]
-PersonName = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+PersonName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Password = Annotated[SafeStr, StringConstraints(min_length=8, max_length=128)]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
 

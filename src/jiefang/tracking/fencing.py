@@ -15,6 +15,7 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiefang.areas.models import Area
 from jiefang.areas.service import locate_level
 from jiefang.errors import Forbidden, InvalidInput, NotFound
 from jiefang.events import EventBus
@@ -79,6 +80,10 @@ def _check_scope(session: Session, who: Principal, data: FenceIn) -> int | None:
         if who.role == UNIT_LEADER and who.unit_id == unit.id:
             return district_id
     if who.role == CITY_ADMIN:
+        if district_id is not None:
+            district = session.get(Area, district_id)
+            if district is None or district.level != "district":
+                raise NotFound(f"district {district_id} not found")
         return district_id
     if who.role == DISTRICT_OPERATOR:
         if district_id not in (None, who.district_id):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jiefang.duty.schemas import Lat, Lon
-from jiefang.schemas import DbId, SafeStr
+from jiefang.schemas import CleanStr, DbId
 from jiefang.tracking.fences import FENCE_KINDS, MAX_RADIUS_M
 
 MAX_FIXES_PER_BATCH = 1000
@@ -85,7 +85,7 @@ class TrackPointOut(BaseModel):
     flagged: str | None
 
 
-FenceName = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+FenceName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
 class FenceIn(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from jiefang.areas.schemas import AreaRef
-from jiefang.schemas import DbId, PatchModel, SafeStr
+from jiefang.schemas import CleanStr, DbId, PatchModel, SafeStr
 from jiefang.units.vocab import CATEGORIES, EQUIPMENT
 
 Category = Literal[
@@ -16,8 +16,8 @@ Category = Literal[
 ]
 UnitStatus = Literal["active", "suspended", "disbanded"]
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,39}$")]
-Name = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TeamName = Annotated[SafeStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Name = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TeamName = Annotated[CleanStr, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Lon = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 

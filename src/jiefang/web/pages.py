@@ -1,4 +1,4 @@
-"""Serve the command-centre page, the 1-3-5 compliance report and vendored Leaflet files from the FastAPI app."""
+"""Serve the command-centre page, the 1-3-5 compliance report, the member app and vendored Leaflet files."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).parent / "static"
+MEMBER_DIR = STATIC_DIR / "member"
+MANIFEST_MEDIA_TYPE = "application/manifest+json"
 
 # The page is small and changes with each release: always revalidate it.
 _NO_CACHE = {"Cache-Control": "no-cache"}
 
 
 def mount_web(app: FastAPI) -> None:
-    """Mount the static files at /static, Leaflet under /static/vendor/, the page at GET / and the
-    compliance report at GET /compliance.html.
+    """Mount the static files at /static, Leaflet under /static/vendor/, the page at GET /, the
+    compliance report at GET /compliance.html, the drills report at GET /drills.html and the member
+    app at GET /app (with its web manifest and its service worker, allowed to control /app although
+    it lives below it).
 
     Vendor mounts come first: Starlette matches mounts in order and /static would shadow them.
     """
@@ -48,3 +52,24 @@ def mount_web(app: FastAPI) -> None:
     def analytics_page() -> FileResponse:
         """Return the coverage analytics page (hex map by hour, gaps, placement, index)."""
         return FileResponse(STATIC_DIR / "analytics.html", headers=_NO_CACHE)
+
+    @app.get("/drills.html", include_in_schema=False)
+    def drills_report() -> FileResponse:
+        """Return the readiness drills (拉动测试) report page."""
+        return FileResponse(STATIC_DIR / "drills.html", headers=_NO_CACHE)
+
+    @app.get("/app", include_in_schema=False)
+    def member_app() -> FileResponse:
+        """Return the member app (installable web app for phones)."""
+        return FileResponse(MEMBER_DIR / "index.html", headers=_NO_CACHE)
+
+    @app.get("/app/manifest.webmanifest", include_in_schema=False)
+    def member_manifest() -> FileResponse:
+        """Return the member app's web manifest."""
+        return FileResponse(MEMBER_DIR / "manifest.webmanifest", media_type=MANIFEST_MEDIA_TYPE, headers=_NO_CACHE)
+
+    @app.get("/app/sw.js", include_in_schema=False)
+    def member_service_worker() -> FileResponse:
+        """Return the member app's service worker; its scope is /app."""
+        return FileResponse(MEMBER_DIR / "sw.js", media_type="text/javascript",
+                            headers={**_NO_CACHE, "Service-Worker-Allowed": "/app"})

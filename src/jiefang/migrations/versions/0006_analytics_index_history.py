@@ -1,7 +1,7 @@
 """Analytics: governance index history (one score per area and month, with its parts).
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-24 16:21:01.626646
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import jiefang.db
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -33,10 +33,11 @@ export function clearToken() {
 
 /**
  * Send a request and return the decoded JSON body (null when empty).
+ * `headers` adds request headers (e.g. Idempotency-Key).
  * Throws ApiError for HTTP errors and network failures (status 0); AbortError passes through.
  */
-export async function request(path, { method = "GET", body, signal } = {}) {
-  const headers = { Accept: "application/json" };
+export async function request(path, { method = "GET", body, signal, headers: extra } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -82,4 +83,10 @@ function messageOf(payload) {
     return payload.detail.map((item) => item.msg).filter(Boolean).join("; ") || null;
   }
   return null;
+}
+
+/** Seconds since the epoch of a server time; a time without its zone (SQLite) is UTC. */
+export function epochSeconds(isoTime) {
+  const zoned = /(?:Z|[+-]\d\d:?\d\d)$/.test(isoTime) ? isoTime : `${isoTime}Z`;
+  return Date.parse(zoned) / 1000;
 }

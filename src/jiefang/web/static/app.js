@@ -8,6 +8,7 @@ import {
   DistrictLayer, GridLayer, addBaseTiles, createMap, describeError, relabelMapControls,
 } from "./map.js";
 import { UnitPanel } from "./panel.js";
+import { CommandConsole } from "./command-console.js";
 import { LivePicture } from "./picture.js";
 import { UnitSearch } from "./search.js";
 import { Legend, UnitLayer } from "./units.js";
@@ -164,6 +165,19 @@ function buildWorkspace() {
     onError: (error) => {
       setStatus("live", error && t("map.loadFailed", { message: describeError(error) }), "error");
     },
+    onEvent: (event) => commands.receive(event),
+    onResync: () => commands.resync(),
+  });
+  const commands = new CommandConsole(map, {
+    root: $("#console-panel"),
+    positions: () => live.members.onDuty,
+    onLayout: () => {
+      if (!$("#console-panel").hidden) {
+        panel.close();
+        units.select(null);
+      }
+      requestAnimationFrame(() => map.invalidateSize());
+    },
   });
   addLiveOverlays(legend, live);
   const search = new UnitSearch($("#unit-search"), $("#unit-search-results"), (unit) => {
@@ -193,6 +207,7 @@ function buildWorkspace() {
   }
 
   function openUnit(unit) {
+    commands.panel.close();
     units.select(unit.id);
     const wasHidden = $("#unit-panel").hidden;
     panel.show(unit.id, unit.name);
@@ -200,12 +215,13 @@ function buildWorkspace() {
   }
 
   return {
-    map, districts, grids, units, legend, search, panel, live,
+    map, districts, grids, units, legend, search, panel, live, commands,
     setTiles(config) {
       if (tiles) tiles.remove();
       tiles = addBaseTiles(map, config);
     },
     reset() {
+      commands.disable();
       live.stop();
       view.onDuty.hidden = true;
       delete document.body.dataset.membersOnDuty;
@@ -227,6 +243,7 @@ function buildWorkspace() {
       legend.render();
       panel.render();
       live.relabel();
+      commands.relabel();
       renderOnDuty();
       renderLiveState(liveState);
     },
@@ -271,7 +288,7 @@ async function startSession() {
   workspace.live.start();
 
   const tasks = [
-    loadMe(current),
+    loadMe(current).then(() => loadConsole(current)),
     loadStats(current),
     loadAreas(current),
     loadUnits(current),
@@ -315,6 +332,15 @@ function loadStats(current) {
       $(`#stat-${key}`).textContent = typeof value === "number" ? formatNumber(value) : "–";
       $(`#stat-${key}`).dataset.value = String(value ?? "");
     }
+  });
+}
+
+function loadConsole(current) {
+  return guarded("console", current, async () => {
+    if (!session.me) return;
+    const config = await api.request("/api/map/config");
+    if (!current()) return;
+    await workspace.commands.enable(session.me.role, config);
   });
 }
 

@@ -3,6 +3,7 @@
 
 import * as api from "./api.js";
 import { ACCOUNT_ROLES, LANGUAGES, label, language, setLanguage, t } from "./i18n.js";
+import { chart, day, describeError, downloadCsv, locale, pageStrings, percent, row, svg } from "./report.js";
 
 const STRINGS = {
   zh: {
@@ -80,26 +81,12 @@ const STRINGS = {
 
 const TIERS = ["self_rescue", "mutual_aid", "reinforcement"];
 const MARKS_S = [60, 180, 300];
-const SVG_NS = "http://www.w3.org/2000/svg";
 const $ = (selector) => document.querySelector(selector);
 
 const state = { me: null, summary: null, districts: null, generation: 0 };
-
-function c(key, params = {}) {
-  const text = STRINGS[language()][key] ?? STRINGS.zh[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, name) => (name in params ? String(params[name]) : `{${name}}`));
-}
+const c = pageStrings(STRINGS);
 
 // ---- formatting ---------------------------------------------------------------------------
-
-function locale() {
-  return LANGUAGES[language()].locale;
-}
-
-function percent(rate) {
-  if (rate === null || rate === undefined) return "—";
-  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(rate);
-}
 
 function seconds(value) {
   if (value === null || value === undefined) return "—";
@@ -109,34 +96,6 @@ function seconds(value) {
 function groupName(group) {
   const name = language() === "en" ? group.name_en || group.name : group.name;
   return name || group.code || c("unassigned");
-}
-
-function day(iso) {
-  return new Intl.DateTimeFormat(locale(), { dateStyle: "medium" }).format(new Date(iso));
-}
-
-function describeError(error) {
-  if (error instanceof api.ApiError) {
-    if (error.status === 0) return t("error.network");
-    return error.serverMessage ?? t("error.generic", { status: error.status });
-  }
-  console.error(error);
-  return String(error.message ?? error);
-}
-
-// ---- small SVG helpers --------------------------------------------------------------------
-
-function svg(tag, attrs = {}, text = null) {
-  const element = document.createElementNS(SVG_NS, tag);
-  for (const [name, value] of Object.entries(attrs)) element.setAttribute(name, String(value));
-  if (text !== null) element.textContent = text;
-  return element;
-}
-
-function chart(width, height, title) {
-  const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, class: "chart", role: "img" });
-  root.append(svg("title", {}, title));
-  return root;
 }
 
 // ---- the district bars --------------------------------------------------------------------
@@ -265,17 +224,6 @@ function cells(group, first) {
   ];
 }
 
-function row(values, tag = "td") {
-  const tr = document.createElement("tr");
-  for (const value of values) {
-    const cell = document.createElement(tag);
-    if (value instanceof Node) cell.append(value);
-    else cell.textContent = value;
-    tr.append(cell);
-  }
-  return tr;
-}
-
 function nameCell(group) {
   const span = document.createElement("span");
   span.textContent = groupName(group);
@@ -368,20 +316,8 @@ async function load() {
 }
 
 async function exportCsv() {
-  const response = await fetch(`/api/compliance.csv?${query($("#group-by").value)}`, {
-    headers: { Authorization: `Bearer ${api.getToken()}` },
-  });
-  if (!response.ok) {
-    setStatus(t("error.generic", { status: response.status }), "error");
-    return;
-  }
-  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") ?? "")?.[1] ?? "compliance.csv";
-  const url = URL.createObjectURL(await response.blob());
-  const link = Object.assign(document.createElement("a"), { href: url, download: name });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  const failed = await downloadCsv(`/api/compliance.csv?${query($("#group-by").value)}`, "compliance.csv");
+  if (failed) setStatus(t("error.generic", { status: failed }), "error");
 }
 
 function askToSignIn() {

@@ -52,6 +52,14 @@ export function createMap(container) {
   map.getPane("districtLabels").style.pointerEvents = "none";
   L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
   map.attributionControl.setPrefix(false);
+  // Where the map is looking, on the element: for styles by zoom and for tests that click places.
+  const mark = () => {
+    const { lat, lng } = map.getCenter();
+    container.dataset.zoom = String(map.getZoom());
+    container.dataset.center = `${lat.toFixed(7)},${lng.toFixed(7)}`;
+  };
+  map.on("moveend zoomend", mark);
+  mark();
   return map;
 }
 

@@ -5,7 +5,7 @@ import { request } from "./api.js";
 import { CATEGORIES, EQUIPMENT, UNIT_STATUSES, areaName, formatNumber, label, t } from "./i18n.js";
 import { describeError } from "./map.js";
 
-function el(tag, attributes = {}, ...children) {
+export function el(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value !== null && value !== undefined) element.setAttribute(name, value);

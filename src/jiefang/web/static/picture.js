@@ -1,7 +1,7 @@
 // The live picture on the map: members on duty, electronic fences and fence alerts. Loaded
 // over HTTP, then kept in step by the live feed; events arriving during a load wait for it.
 
-import { ApiError, request } from "./api.js";
+import { ApiError, epochSeconds, request } from "./api.js";
 import { AlertList, alertOf } from "./alerts.js";
 import { FenceLayer } from "./fences.js";
 import { t } from "./i18n.js";
@@ -21,19 +21,16 @@ function isRefusal(error) {
   return error instanceof ApiError && error.status === 403;
 }
 
-function epochSeconds(isoTime) {
-  // A time stored without its zone (SQLite) is UTC, not the browser's local time.
-  const zoned = /(?:Z|[+-]\d\d:?\d\d)$/.test(isoTime) ? isoTime : `${isoTime}Z`;
-  return Date.parse(zoned) / 1000;
-}
-
 /**
  * Callbacks: `unitName(unitId)` (null if unknown), `onMembers(n)` and `onFences(n)` with the
- * counts shown, `onState("connecting" | "live" | "offline")`, `onError(error | null)`.
+ * counts shown, `onState("connecting" | "live" | "offline")`, `onError(error | null)`; every live
+ * event also goes to `onEvent(event)`, and `onResync()` runs when everything is loaded afresh.
  */
 export class LivePicture {
-  constructor(map, { unitName, onMembers, onFences, onState, onError }) {
+  constructor(map, { unitName, onMembers, onFences, onState, onError, onEvent = () => {}, onResync = () => {} }) {
     this.map = map;
+    this.onEvent = onEvent;
+    this.onResync = onResync;
     this.unitName = unitName;
     this.onState = onState;
     this.onError = onError;
@@ -90,6 +87,7 @@ export class LivePicture {
   /** Fetch members on duty and fences afresh; a 403 hides that layer (not an operator). */
   async reload() {
     const generation = ++this.loads;
+    this.onResync();
     this.loading = true;
     this.buffer = [];
     clearTimeout(this.retryTimer);
@@ -144,6 +142,7 @@ export class LivePicture {
     if (this.stopped) return;
     if (this.loading) this.buffer.push(event);
     else this.apply(event);
+    this.onEvent(event); // after the members moved, so listeners read where they are now
   }
 
   apply(event) {

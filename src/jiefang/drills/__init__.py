@@ -1,0 +1,1 @@
+"""Readiness drills (拉动测试): planning, execution through the alert path, scoring and results."""
