@@ -53,15 +53,21 @@ def compare(name: str, graph: RoadGraph, n_sources: int, repeat: int, table: Tab
     _ = roads.matrix  # built once per graph, like the cached graph in the server
     ours_s, ours = best_of(lambda: roads.node_times_s(sources, np.zeros(sources.size)), repeat)
     g = nx.Graph()
-    g.add_weighted_edges_from(zip(graph.tail.tolist(), graph.head.tolist(), (graph.length_m / SPEED).tolist(),
-                                  strict=True))
+    g.add_weighted_edges_from(
+        zip(graph.tail.tolist(), graph.head.tolist(), (graph.length_m / SPEED).tolist(), strict=True)
+    )
     theirs_s, theirs = best_of(lambda: nx.multi_source_dijkstra_path_length(g, set(sources.tolist())), repeat)
     expected = np.array([theirs.get(i, np.inf) for i in range(graph.nodes)])  # type: ignore[attr-defined]
     agree = np.allclose(np.asarray(ours), expected, atol=1e-3)
     label = f"{name}: {graph.nodes:,} nodes, {graph.tail.size:,} edges, {n_sources} responders"
     table.add_row(label, "csgraph (jiefang)", f"{ours_s * 1000:.2f} ms", "1.0×", "")
-    table.add_row(label, "networkx", f"{theirs_s * 1000:.2f} ms", f"{theirs_s / ours_s:.1f}×",
-                  "same times" if agree else "DIFFERENT")
+    table.add_row(
+        label,
+        "networkx",
+        f"{theirs_s * 1000:.2f} ms",
+        f"{theirs_s / ours_s:.1f}×",
+        "same times" if agree else "DIFFERENT",
+    )
     try:
         import pandana  # noqa: F401
     except ImportError:
