@@ -1,5 +1,6 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
+from jiefang.analytics.models import IndexScore
 from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
 from jiefang.commands.models import CommandReceipt, GroupCommand
@@ -29,6 +30,7 @@ __all__ = [
     "IdempotencyKey",
     "Incident",
     "IncidentEvent",
+    "IndexScore",
     "Member",
     "MemberSkill",
     "RosterAssignment",

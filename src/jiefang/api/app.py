@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from jiefang import __version__
+from jiefang.analytics.api import router as analytics_router
 from jiefang.api import background, overview, ws
 from jiefang.api.errors import install_error_handlers
 from jiefang.api.idempotency import IdempotencyMiddleware
@@ -83,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
                    incidents_router, dispatch_router, drills_router, commands_router, voice_router,
-                   overview.router):
+                   overview.router, analytics_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)
