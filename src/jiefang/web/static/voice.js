@@ -99,7 +99,9 @@ class Playback {
 
 /** The push-to-talk panel; `mount(container)` renders it, `stop()` closes the socket. */
 export class VoicePanel {
-  constructor() {
+  /** `preempt`: an operator's press takes the floor from a member who holds it. */
+  constructor({ preempt = false } = {}) {
+    this.preempt = preempt;
     this.socket = null;
     this.groups = [];
     this.groupId = null;
@@ -233,7 +235,7 @@ export class VoicePanel {
       return;
     }
     if (!this.talking) return; // released while the microphone was opening
-    this.send({ type: "press", group_id: this.groupId, mime: MIME });
+    this.send({ type: "press", group_id: this.groupId, mime: MIME, preempt: this.preempt });
     this.render();
   }
 
