@@ -397,6 +397,8 @@ def test_operator_console_and_member_phone_follow_one_incident_step_by_step(
         card = member.get_by_test_id("alert-card")
         expect(card).to_be_visible(timeout=1_000)  # on the phone within a second of the report
         member_id = call(httpx.Client(base_url=scene.url), "GET", "/api/auth/me", scene.member)["member_id"]
+        staffed = operator.locator(f'[data-testid=unit-marker][data-unit-id="{scene.unit_id}"]')
+        expect(staffed).to_have_class(re.compile(r"\bis-staffed\b"))  # the unit shows someone on duty
         row = operator.locator(f'[data-testid=responders] tr[data-member="{member_id}"]')
         expect(row).to_have_attribute("data-status", "alerted")
 

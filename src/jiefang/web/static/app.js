@@ -154,6 +154,7 @@ function buildWorkspace() {
     unitName: (unitId) => units.name(unitId),
     onMembers: () => {
       renderOnDuty();
+      units.setStaffed(new Set([...live.members.onDuty.values()].map((m) => m.unitId)));
       legend.updateOverlays();
     },
     onFences: (count) => {

@@ -1,5 +1,6 @@
-// Minimum emergency units on the map: clustered lightweight markers coloured by site category,
-// and the legend that names the colours and filters categories.
+// Minimum emergency units on the map: clustered lightweight markers coloured by site category
+// and ringed while someone of the unit is on duty, and the legend that names the colours and
+// filters categories.
 
 import { CATEGORIES, formatNumber, label, t } from "./i18n.js";
 import { clusterIconMaker } from "./map.js";
@@ -23,6 +24,7 @@ const UnitMarker = L.Marker.extend({
     element.dataset.unitId = String(this.unit.id);
     element.dataset.testid = "unit-marker";
     element.classList.toggle("is-selected", this.selected === true);
+    element.classList.toggle("is-staffed", this.staffed === true);
     describeMarker(this);
     return this;
   },
@@ -31,7 +33,8 @@ const UnitMarker = L.Marker.extend({
 function describeMarker(marker) {
   const element = marker.getElement();
   if (!element) return;
-  const text = `${marker.unit.name} · ${label(CATEGORIES, marker.unit.category)}`;
+  const staffed = marker.staffed ? ` · ${t("units.staffed")}` : "";
+  const text = `${marker.unit.name} · ${label(CATEGORIES, marker.unit.category)}${staffed}`;
   element.setAttribute("aria-label", text);
   element.title = text;
 }
@@ -99,6 +102,18 @@ export class UnitLayer {
     }
     this.cluster.addLayers(visible);
     return units;
+  }
+
+  /** Mark the units with someone on duty (a ring round their marker); the others stay plain. */
+  setStaffed(unitIds) {
+    for (const [unitId, marker] of this.markers) {
+      const staffed = unitIds.has(unitId);
+      if (marker.staffed === staffed) continue;
+      marker.staffed = staffed;
+      marker.getElement()?.classList.toggle("is-staffed", staffed);
+      describeMarker(marker);
+    }
+    document.body.dataset.unitsStaffed = String(unitIds.size);
   }
 
   /** The name of a unit on the map, or null. */
@@ -262,6 +277,9 @@ export const Legend = L.Control.extend({
     const grid = L.DomUtil.create("li", "", areas);
     L.DomUtil.create("span", "legend-line legend-line-grid", grid).setAttribute("aria-hidden", "true");
     grid.append(t("legend.grids"));
+    const staffed = L.DomUtil.create("li", "", areas);
+    L.DomUtil.create("span", "legend-shape legend-staffed", staffed).setAttribute("aria-hidden", "true");
+    staffed.append(t("legend.staffed"));
     for (const overlay of this.overlays.filter((o) => o.available() && o.details)) {
       for (const [className, text] of overlay.details()) {
         const item = L.DomUtil.create("li", "", areas);
