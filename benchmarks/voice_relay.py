@@ -1,15 +1,17 @@
 """Push-to-talk relay: latency the server adds between a speaker's frame and each listener, and
 whether one worker keeps up with a given bitrate of Opus frames.
 
-    python benchmarks/voice_relay.py [--groups 50] [--listeners 500] [--seconds 20]
-                                     [--kbit-per-group 40] [--chunk-ms 100,20]
+    python benchmarks/voice_relay.py [--runs 10x100,25x100,50x100,50x20] [--listeners-per-group 10]
+                                     [--seconds 20] [--kbit-per-group 48]
 
 Seeds the small synthetic city into a scratch SQLite file, starts ``jiefang serve`` (one uvicorn
-worker) and opens, from this one process, ``--listeners`` voice sockets spread evenly over
-``--groups`` unit talk groups plus one speaker socket per group. Every speaker takes the floor
-and sends a frame every ``--chunk-ms`` (100 ms is what the browser's MediaRecorder sends; 20 ms
-is one Opus packet per frame) sized so that the group carries ``--kbit-per-group``; each frame
-holds the time it was sent, and each listener notes when it arrives. Target: p99 ≤ 50 ms with
+worker) and, per run ("groups x ms"), opens from this one process ``--listeners-per-group``
+voice sockets in each of that many unit talk groups plus one speaker socket per group. Every
+speaker takes the floor and sends a frame every so many ms (100 ms is what the browser's
+MediaRecorder sends; 20 ms is one Opus packet per frame) sized so that the group carries
+``--kbit-per-group``; each frame holds the time it was sent, and each listener notes when it
+arrives. The server's CPU per relayed frame across runs shows whether the relay cost stays
+flat as groups grow. Target: p99 ≤ 50 ms with
 50 groups and 500 listeners, and ≥ 2 Mbit/s relayed without falling behind (the last quarter's
 p99 no worse than the first's, every frame delivered).
 """
@@ -133,14 +135,24 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _runs(text: str) -> list[tuple[int, float]]:
+    """Parse "10x100,50x20": (groups, milliseconds between frames) per run."""
+    out = []
+    for part in text.split(","):
+        groups, chunk_ms = part.split("x")
+        out.append((int(groups), float(chunk_ms)))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--groups", type=int, default=50)
-    parser.add_argument("--listeners", type=int, default=500)
+    parser.add_argument("--runs", default="10x100,25x100,50x100,50x20",
+                        help="groups x milliseconds between frames, comma separated")
+    parser.add_argument("--listeners-per-group", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--kbit-per-group", type=float, default=48.0)
-    parser.add_argument("--chunk-ms", default="100,20")
     args = parser.parse_args()
+    runs = _runs(args.runs)
     scratch = Path(tempfile.mkdtemp(prefix="jiefang-voice-bench-"))
     env = {**os.environ, "JIEFANG_DATABASE_URL": f"sqlite:///{scratch / 'db.sqlite3'}",
            "JIEFANG_DEMO_PASSWORD": PASSWORD, "JIEFANG_VOICE_DIR": str(scratch / "voice"),
@@ -152,33 +164,37 @@ def main() -> None:
     try:
         token = httpx.post(f"{base}/api/auth/login", json={"username": "admin", "password": PASSWORD}).json()["token"]
         headers = {"Authorization": f"Bearer {token}"}
-        units = httpx.get(f"{base}/api/units", headers=headers, params={"page_size": args.groups}).json()["items"]
+        most = max(g for g, _ in runs)
+        units = httpx.get(f"{base}/api/units", headers=headers, params={"page_size": most}).json()["items"]
         groups = [httpx.post(f"{base}/api/voice/groups/open", headers=headers,
                              json={"kind": "unit", "ref_id": u["id"]}).json()["id"] for u in units]
-        for chunk_ms in [float(c) for c in args.chunk_ms.split(",")]:
+        for n_groups, chunk_ms in runs:
             cpu0, wall0 = _cpu_s(server.pid), time.perf_counter()
-            result = asyncio.run(run(base, token, groups, args.listeners, args.seconds, args.kbit_per_group,
-                                     chunk_ms))
+            result = asyncio.run(run(base, token, groups[:n_groups], n_groups * args.listeners_per_group,
+                                     args.seconds, args.kbit_per_group, chunk_ms))
             result["server_cpu"] = (_cpu_s(server.pid) - cpu0) / (time.perf_counter() - wall0)
-            rows.append((chunk_ms, result))
+            result["cpu_us_per_frame"] = (_cpu_s(server.pid) - cpu0) / max(1, result["frames_out"]) * 1e6
+            rows.append((n_groups, chunk_ms, result))
     finally:
         rss = _peak_rss_mib(server.pid)
         server.terminate()
         server.wait(10)
-    table = Table(title=f"Push-to-talk relay, one worker: {len(groups)} groups, {args.listeners} listeners, "
+    table = Table(title=f"Push-to-talk relay, one worker: {args.listeners_per_group} listeners per group, "
                         f"{args.kbit_per_group:g} kbit/s per group for {args.seconds:g} s")
-    for col in ("frame every", "frame bytes", "frames in", "frames out", "delivered", "in Mbit/s", "out Mbit/s",
-                "p50 ms", "p99 ms", "max ms", "p99 first ¼", "p99 last ¼", "server CPU"):
+    for col in ("groups", "listeners", "frame every", "frame bytes", "frames in", "frames out", "delivered",
+                "in Mbit/s", "out Mbit/s", "p50 ms", "p99 ms", "max ms", "p99 first ¼", "p99 last ¼",
+                "server CPU", "CPU µs/frame out"):
         table.add_column(col, justify="right")
-    for chunk_ms, r in rows:
-        table.add_row(f"{chunk_ms:g} ms", str(r["frame_bytes"]), f"{r['frames_in']:,}", f"{r['frames_out']:,}",
+    for n_groups, chunk_ms, r in rows:
+        table.add_row(str(n_groups), str(n_groups * args.listeners_per_group), f"{chunk_ms:g} ms",
+                      str(r["frame_bytes"]), f"{r['frames_in']:,}", f"{r['frames_out']:,}",
                       f"{r['frames_out'] / r['expected_out']:.1%}", f"{r['mbit_in']:.2f}", f"{r['mbit_out']:.1f}",
                       f"{r['p50']:.1f}", f"{r['p99']:.1f}", f"{r['max']:.1f}", f"{r['p99_first']:.1f}",
-                      f"{r['p99_last']:.1f}", f"{r['server_cpu']:.0%}")
+                      f"{r['p99_last']:.1f}", f"{r['server_cpu']:.0%}", f"{r['cpu_us_per_frame']:.1f}")
     console.print(table)
-    for chunk_ms, r in rows:
+    for n_groups, chunk_ms, r in rows:
         kept_up = r["frames_out"] == r["expected_out"] and r["p99_last"] <= max(2 * r["p99_first"], 50)
-        console.print(f"{chunk_ms:g} ms frames: p99 {r['p99']:.1f} ms (target ≤ 50: "
+        console.print(f"{n_groups} groups, {chunk_ms:g} ms frames: p99 {r['p99']:.1f} ms (target ≤ 50: "
                       f"{'met' if r['p99'] <= 50 else 'NOT met'}); {r['mbit_in']:.2f} Mbit/s in "
                       f"({'kept up' if kept_up else 'fell behind'})")
     console.print(f"server peak RSS {rss:.0f} MiB")
