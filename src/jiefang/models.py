@@ -8,6 +8,7 @@ from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
+from jiefang.reports.models import HazardReport, Hotspot, ReportPhoto, ReportUpdate
 from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Team, Unit, UnitEquipment
 from jiefang.voice.models import TalkGroup, TalkGroupMember, TalkMessage, Transmission
@@ -26,11 +27,15 @@ __all__ = [
     "Fence",
     "FenceEvent",
     "GroupCommand",
+    "HazardReport",
+    "Hotspot",
     "IdempotencyKey",
     "Incident",
     "IncidentEvent",
     "Member",
     "MemberSkill",
+    "ReportPhoto",
+    "ReportUpdate",
     "RosterAssignment",
     "ServerSecret",
     "Shift",

@@ -29,6 +29,9 @@ from jiefang.incidents.api import router as incidents_router
 from jiefang.incidents.playbooks import load_playbooks
 from jiefang.people.api import auth_router
 from jiefang.people.api import router as people_router
+from jiefang.reports.api import router as reports_router
+from jiefang.reports.open311 import router as open311_router
+from jiefang.reports.storage import LocalPhotoStore
 from jiefang.schemas import ERROR_RESPONSES
 from jiefang.tracking.api import router as tracking_router
 from jiefang.tracking.service import build_tracker, follow_duty
@@ -78,12 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.bus = bus
+    app.state.photos = LocalPhotoStore(settings.upload_dir)
     app.add_middleware(IdempotencyMiddleware)  # inside gzip: answers are stored uncompressed
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
                    incidents_router, dispatch_router, drills_router, commands_router, voice_router,
-                   overview.router):
+                   reports_router, open311_router, overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

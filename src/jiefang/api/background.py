@@ -1,6 +1,6 @@
 """Work the server does on its own clock: dispatch deadlines and arrivals, automatic check-out,
 keeping the live picture in step with the database, patrol-absence alerts, the positions feed of
-the map, track retention, readiness drills."""
+the map, track retention, readiness drills, hazard report deadlines and hotspot scans."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from jiefang.dispatch.service import Dispatcher, sweep
 from jiefang.drills.execution import advance
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
+from jiefang.reports.hotspots import scan as scan_hotspots
+from jiefang.reports.service import flag_overdue
 from jiefang.tracking.live import LiveTracker
 from jiefang.tracking.service import purge_track, raise_patrol_alerts, sync_on_duty
 
@@ -27,6 +29,8 @@ HOUSEKEEPING_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0
 DISPATCH_EVERY_S = 1.0
 DRILLS_EVERY_S = 2.0
+REPORTS_EVERY_S = 60.0
+HOTSPOTS_EVERY_S = 300.0
 
 
 def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
@@ -87,6 +91,18 @@ def run_drills(sessions: sessionmaker[Session], dispatcher: Dispatcher, settings
         return advance(session, dispatcher, settings.drills_muster_min)
 
 
+def run_reports(sessions: sessionmaker[Session], bus: EventBus) -> int:
+    """Flag hazard reports past their SLA deadline; return how many."""
+    with session_scope(sessions) as session:
+        return flag_overdue(session, bus)
+
+
+def run_hotspots(sessions: sessionmaker[Session], bus: EventBus, settings: Settings) -> int:
+    """Scan recent hazard reports for hotspots; return how many were raised or grew."""
+    with session_scope(sessions) as session:
+        return len(scan_hotspots(session, bus, settings))
+
+
 def start(
     sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings, dispatcher: Dispatcher
 ) -> list[asyncio.Task[None]]:
@@ -107,5 +123,7 @@ def start(
         (PURGE_EVERY_S, "track purge", purge),
         (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher)),
         (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings)),
+        (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus)),
+        (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]
