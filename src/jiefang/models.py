@@ -9,6 +9,7 @@ from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignme
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
 from jiefang.reports.models import HazardReport, Hotspot, ReportPhoto, ReportUpdate
+from jiefang.rewards.models import Honour, PointEntry
 from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Team, Unit, UnitEquipment
 from jiefang.voice.models import TalkGroup, TalkGroupMember, TalkMessage, Transmission
@@ -28,12 +29,14 @@ __all__ = [
     "FenceEvent",
     "GroupCommand",
     "HazardReport",
+    "Honour",
     "Hotspot",
     "IdempotencyKey",
     "Incident",
     "IncidentEvent",
     "Member",
     "MemberSkill",
+    "PointEntry",
     "ReportPhoto",
     "ReportUpdate",
     "RosterAssignment",

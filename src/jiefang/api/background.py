@@ -7,19 +7,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiefang.api.idempotency import purge_expired
 from jiefang.config import Settings
-from jiefang.db import session_scope
+from jiefang.db import session_scope, utcnow
 from jiefang.dispatch.service import Dispatcher, sweep
 from jiefang.drills.execution import advance
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
 from jiefang.reports.hotspots import scan as scan_hotspots
 from jiefang.reports.service import flag_overdue
+from jiefang.rewards.rules import Rules
+from jiefang.rewards.service import award
 from jiefang.tracking.live import LiveTracker
 from jiefang.tracking.service import purge_track, raise_patrol_alerts, sync_on_duty
 
@@ -31,6 +34,8 @@ DISPATCH_EVERY_S = 1.0
 DRILLS_EVERY_S = 2.0
 REPORTS_EVERY_S = 60.0
 HOTSPOTS_EVERY_S = 300.0
+AWARD_EVERY_S = 300.0
+AWARD_LOOKBACK = timedelta(days=7)  # late events (a session closed a week later) still earn their points
 
 
 def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
@@ -103,8 +108,19 @@ def run_hotspots(sessions: sessionmaker[Session], bus: EventBus, settings: Setti
         return len(scan_hotspots(session, bus, settings))
 
 
+def run_award(sessions: sessionmaker[Session], rules: Rules) -> int:
+    """Add the points of the last week's events not yet in the ledger; return how many entries."""
+    with session_scope(sessions) as session:
+        return award(session, rules, since=utcnow() - AWARD_LOOKBACK)
+
+
 def start(
-    sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings, dispatcher: Dispatcher
+    sessions: sessionmaker[Session],
+    tracker: LiveTracker,
+    bus: EventBus,
+    settings: Settings,
+    dispatcher: Dispatcher,
+    rules: Rules,
 ) -> list[asyncio.Task[None]]:
     """Start the background loops; return their tasks (cancel them at shutdown)."""
 
@@ -125,5 +141,6 @@ def start(
         (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings)),
         (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus)),
         (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings)),
+        (AWARD_EVERY_S, "rewards", lambda: run_award(sessions, rules)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

@@ -1,8 +1,8 @@
-"""hazard reports and hotspots
+"""hazard reports, hotspots, rewards, insurance and mediation
 
 Revision ID: 0008
 Revises: 0005
-Create Date: 2026-11-24 17:04:36.437852
+Create Date: 2026-11-24 17:09:07.719083
 """
 
 from __future__ import annotations
@@ -42,6 +42,33 @@ def upgrade() -> None:
     with op.batch_alter_table("hotspots", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_hotspots_detected_at"), ["detected_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_hotspots_district_id"), ["district_id"], unique=False)
+
+    op.create_table(
+        "point_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=True),
+        sa.Column("rule", sa.String(length=24), nullable=False),
+        sa.Column("source_type", sa.String(length=24), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("points", sa.Integer(), nullable=False),
+        sa.Column("earned_at", jiefang.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", jiefang.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["district_id"], ["areas.id"], name=op.f("fk_point_entries_district_id_areas")),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_point_entries_member_id_members"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_point_entries_unit_id_units"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_point_entries")),
+        sa.UniqueConstraint("rule", "source_type", "source_id", "member_id", name="uq_point_entries_source"),
+    )
+    with op.batch_alter_table("point_entries", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_point_entries_district_id"), ["district_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_point_entries_member_id"), ["member_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_point_entries_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
         "hazard_reports",
@@ -109,6 +136,36 @@ def upgrade() -> None:
         batch_op.create_index("ix_hazard_reports_status_due", ["status", "due_at"], unique=False)
 
     op.create_table(
+        "honours",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("citation", sa.Text(), nullable=False),
+        sa.Column("incident_id", sa.Integer(), nullable=True),
+        sa.Column("proposed_by", sa.Integer(), nullable=True),
+        sa.Column("proposed_at", jiefang.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("decided_by", sa.Integer(), nullable=True),
+        sa.Column("decided_at", jiefang.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["accounts.id"], name=op.f("fk_honours_decided_by_accounts"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["incident_id"], ["incidents.id"], name=op.f("fk_honours_incident_id_incidents"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_honours_member_id_members"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposed_by"], ["accounts.id"], name=op.f("fk_honours_proposed_by_accounts"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_honours")),
+    )
+    with op.batch_alter_table("honours", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_honours_member_id"), ["member_id"], unique=False)
+
+    op.create_table(
         "report_photos",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("report_id", sa.Integer(), nullable=False),
@@ -168,6 +225,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_report_photos_report_id"))
 
     op.drop_table("report_photos")
+    with op.batch_alter_table("honours", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_honours_member_id"))
+
+    op.drop_table("honours")
     with op.batch_alter_table("hazard_reports", schema=None) as batch_op:
         batch_op.drop_index("ix_hazard_reports_status_due")
         batch_op.drop_index(batch_op.f("ix_hazard_reports_reporter_member_id"))
@@ -176,6 +237,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_hazard_reports_category"))
 
     op.drop_table("hazard_reports")
+    with op.batch_alter_table("point_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_point_entries_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_point_entries_member_id"))
+        batch_op.drop_index(batch_op.f("ix_point_entries_district_id"))
+
+    op.drop_table("point_entries")
     with op.batch_alter_table("hotspots", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_hotspots_district_id"))
         batch_op.drop_index(batch_op.f("ix_hotspots_detected_at"))

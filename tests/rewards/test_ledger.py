@@ -1,0 +1,110 @@
+"""Every point is traceable: balances recomputed from the events equal the stored ones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from jiefang.db import utcnow
+from jiefang.duty.models import DutySession
+from jiefang.people.models import Member
+from jiefang.reports.models import HazardReport
+from jiefang.rewards.ledger import Earned, balances, new_entries
+from jiefang.rewards.models import Honour, PointEntry
+from jiefang.rewards.rules import load_rules
+from jiefang.rewards.service import award, balances_of, collect
+
+RULES = load_rules()
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+earned = st.builds(
+    Earned,
+    member_id=st.integers(1, 5),
+    rule=st.sampled_from(sorted(RULES.points)),
+    source_type=st.sampled_from(["duty_session", "assignment", "hazard_report", "honour"]),
+    source_id=st.integers(1, 30),
+    at=st.just(T0),
+    quantity=st.integers(0, 12),
+)
+
+
+@given(events=st.lists(earned, max_size=80), cuts=st.lists(st.integers(0, 80), max_size=5))
+def test_awarding_in_any_batches_gives_the_balances_of_the_distinct_events(events, cuts) -> None:
+    ledger: dict = {}
+    for upto in [*sorted(cuts), len(events)]:  # each award sees the events so far, the old ones again
+        for entry in new_entries(RULES, events[:upto], set(ledger)):
+            ledger[entry.key] = entry
+    first: dict = {}
+    for e in events:
+        first.setdefault(e.key, e)
+    expected: dict[int, int] = {}
+    for e in first.values():
+        if RULES[e.rule] * e.quantity:
+            expected[e.member_id] = expected.get(e.member_id, 0) + RULES[e.rule] * e.quantity
+    assert balances(ledger.values()) == expected
+
+
+@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    duty_minutes=st.lists(st.tuples(st.integers(0, 4), st.integers(0, 900)), max_size=8),
+    resolved=st.lists(st.tuples(st.integers(0, 4), st.booleans()), max_size=6),
+    honours=st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["approved", "rejected", "proposed"])), max_size=3),
+    award_between=st.booleans(),
+)
+def test_stored_balances_equal_points_recomputed_from_events(
+    sessions, duty_minutes, resolved, honours, award_between
+) -> None:
+    with sessions() as s:
+        members = list(s.scalars(select(Member).order_by(Member.id).limit(5)))
+        now = utcnow()
+        for i, minutes in duty_minutes:
+            m = members[i]
+            start = now - timedelta(minutes=minutes + 5)
+            s.add(
+                DutySession(
+                    member_id=m.id,
+                    unit_id=m.unit_id,
+                    checked_in_at=start,
+                    check_in_lon=113.3,
+                    check_in_lat=23.1,
+                    check_in_distance_m=1.0,
+                    checked_out_at=start + timedelta(minutes=minutes),
+                )
+            )
+        s.commit()
+        if award_between:
+            award(s, RULES)
+        for i, ok in resolved:
+            s.add(
+                HazardReport(
+                    category="other",
+                    lon=113.3,
+                    lat=23.1,
+                    position_source="device",
+                    reporter_member_id=members[i].id,
+                    status="resolved" if ok else "rejected",
+                    closed_at=now,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        for i, state in honours:
+            s.add(
+                Honour(
+                    member_id=members[i].id,
+                    citation="勇救落水儿童",
+                    status=state,
+                    decided_at=now if state != "proposed" else None,
+                )
+            )
+        s.commit()
+        award(s, RULES)
+        award(s, RULES)  # awarding again adds nothing
+        recomputed = balances(new_entries(RULES, collect(s), set()))
+        assert balances_of(s) == recomputed
+        for entry in s.scalars(select(PointEntry)):  # every entry names a real event
+            assert entry.source_type in {"duty_session", "assignment", "hazard_report", "honour"}
