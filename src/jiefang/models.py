@@ -7,6 +7,7 @@ from jiefang.dispatch.models import Assignment, TierState
 from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
+from jiefang.insurance.models import InsurancePolicy
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
 from jiefang.reports.models import HazardReport, Hotspot, ReportPhoto, ReportUpdate
 from jiefang.rewards.models import Honour, PointEntry
@@ -34,6 +35,7 @@ __all__ = [
     "IdempotencyKey",
     "Incident",
     "IncidentEvent",
+    "InsurancePolicy",
     "Member",
     "MemberSkill",
     "PointEntry",

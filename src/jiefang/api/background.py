@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,7 @@ from jiefang.dispatch.service import Dispatcher, sweep
 from jiefang.drills.execution import advance
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
+from jiefang.insurance.service import remind_expiring
 from jiefang.reports.hotspots import scan as scan_hotspots
 from jiefang.reports.service import flag_overdue
 from jiefang.rewards.rules import Rules
@@ -35,6 +37,7 @@ DRILLS_EVERY_S = 2.0
 REPORTS_EVERY_S = 60.0
 HOTSPOTS_EVERY_S = 300.0
 AWARD_EVERY_S = 300.0
+INSURANCE_EVERY_S = 3600.0
 AWARD_LOOKBACK = timedelta(days=7)  # late events (a session closed a week later) still earn their points
 
 
@@ -114,6 +117,13 @@ def run_award(sessions: sessionmaker[Session], rules: Rules) -> int:
         return award(session, rules, since=utcnow() - AWARD_LOOKBACK)
 
 
+def run_insurance_reminders(sessions: sessionmaker[Session], bus: EventBus, settings: Settings) -> int:
+    """Remind members, leaders and operators of cover ending soon; return how many reminders."""
+    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    with session_scope(sessions) as session:
+        return remind_expiring(session, bus, today, settings.insurance_remind_days)
+
+
 def start(
     sessions: sessionmaker[Session],
     tracker: LiveTracker,
@@ -142,5 +152,6 @@ def start(
         (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus)),
         (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings)),
         (AWARD_EVERY_S, "rewards", lambda: run_award(sessions, rules)),
+        (INSURANCE_EVERY_S, "insurance reminders", lambda: run_insurance_reminders(sessions, bus, settings)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

@@ -24,6 +24,7 @@ from jiefang.duty.schemas import CheckIn, PostIn
 from jiefang.errors import Forbidden, InvalidInput, NotFound
 from jiefang.events import EventBus
 from jiefang.geo.projection import haversine_m
+from jiefang.insurance.service import has_cover
 from jiefang.people.access import Principal, can_manage_unit
 from jiefang.people.models import Member
 from jiefang.units.models import Unit
@@ -171,7 +172,18 @@ def check_in(
         raise
     duty = _start(session, settings, who, member, post, as_helper, distance, data, now)
     _announce(session, bus, "duty.check_in", duty)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    if duty.checked_in_at == now and not has_cover(session, member.id, today):
+        _flag_uninsured(session, bus, who, duty)
     return duty
+
+
+def _flag_uninsured(session: Session, bus: EventBus | None, who: Principal, duty: DutySession) -> None:
+    """Flag, not refuse: a member on duty without valid insurance cover is audited and announced
+    to the district's operators (GET /api/insurance/uncovered-on-duty lists them)."""
+    _audit(session, who, "check_in_uninsured", duty.member_id, duty.unit_id, session_id=duty.id)
+    session.commit()
+    _announce(session, bus, "duty.uninsured", duty)
 
 
 def _start(

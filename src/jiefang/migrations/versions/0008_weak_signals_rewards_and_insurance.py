@@ -1,8 +1,8 @@
-"""hazard reports, hotspots, rewards, insurance and mediation
+"""weak signals, rewards and insurance
 
 Revision ID: 0008
 Revises: 0005
-Create Date: 2026-11-24 17:09:07.719083
+Create Date: 2026-11-24 17:11:06.802621
 """
 
 from __future__ import annotations
@@ -42,6 +42,29 @@ def upgrade() -> None:
     with op.batch_alter_table("hotspots", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_hotspots_detected_at"), ["detected_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_hotspots_district_id"), ["district_id"], unique=False)
+
+    op.create_table(
+        "insurance_policies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("insurer", sa.String(length=80), nullable=False),
+        sa.Column("policy_no", sa.String(length=40), nullable=False),
+        sa.Column("cover", sa.String(length=80), nullable=False),
+        sa.Column("cover_amount_yuan", sa.Integer(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("reminded_on", sa.Date(), nullable=True),
+        sa.Column("created_at", jiefang.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_insurance_policies_member_id_members"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_insurance_policies")),
+        sa.UniqueConstraint("insurer", "policy_no", "member_id", name="uq_insurance_policies_policy"),
+    )
+    with op.batch_alter_table("insurance_policies", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_insurance_policies_ends_on"), ["ends_on"], unique=False)
+        batch_op.create_index(batch_op.f("ix_insurance_policies_insurer"), ["insurer"], unique=False)
+        batch_op.create_index(batch_op.f("ix_insurance_policies_member_id"), ["member_id"], unique=False)
 
     op.create_table(
         "point_entries",
@@ -243,6 +266,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_point_entries_district_id"))
 
     op.drop_table("point_entries")
+    with op.batch_alter_table("insurance_policies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_insurance_policies_member_id"))
+        batch_op.drop_index(batch_op.f("ix_insurance_policies_insurer"))
+        batch_op.drop_index(batch_op.f("ix_insurance_policies_ends_on"))
+
+    op.drop_table("insurance_policies")
     with op.batch_alter_table("hotspots", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_hotspots_district_id"))
         batch_op.drop_index(batch_op.f("ix_hotspots_detected_at"))
