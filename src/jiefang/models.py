@@ -8,6 +8,7 @@ from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
 from jiefang.insurance.models import InsurancePolicy
+from jiefang.mediation.models import CaseParty, MediationCase, MediationSession
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
 from jiefang.reports.models import HazardReport, Hotspot, ReportPhoto, ReportUpdate
 from jiefang.rewards.models import Honour, PointEntry
@@ -21,6 +22,7 @@ __all__ = [
     "ApiToken",
     "Area",
     "Assignment",
+    "CaseParty",
     "CommandReceipt",
     "Drill",
     "DutyAudit",
@@ -36,6 +38,8 @@ __all__ = [
     "Incident",
     "IncidentEvent",
     "InsurancePolicy",
+    "MediationCase",
+    "MediationSession",
     "Member",
     "MemberSkill",
     "PointEntry",

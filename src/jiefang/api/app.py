@@ -28,6 +28,7 @@ from jiefang.incidents.alarms import start_alarm_intake
 from jiefang.incidents.api import router as incidents_router
 from jiefang.incidents.playbooks import load_playbooks
 from jiefang.insurance.api import router as insurance_router
+from jiefang.mediation.api import router as mediation_router
 from jiefang.people.api import auth_router
 from jiefang.people.api import router as people_router
 from jiefang.reports.api import router as reports_router
@@ -92,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
                    incidents_router, dispatch_router, drills_router, commands_router, voice_router,
-                   reports_router, open311_router, rewards_router, insurance_router, overview.router):
+                   reports_router, open311_router, rewards_router, insurance_router, mediation_router,
+                   overview.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

@@ -2,7 +2,7 @@
 
 Revision ID: 0008
 Revises: 0005
-Create Date: 2026-11-24 17:11:06.802621
+Create Date: 2026-11-24 17:12:58.509528
 """
 
 from __future__ import annotations
@@ -189,6 +189,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_honours_member_id"), ["member_id"], unique=False)
 
     op.create_table(
+        "mediation_cases",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("dispute_type", sa.String(length=24), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("district_id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("mediator_member_id", sa.Integer(), nullable=False),
+        sa.Column("report_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("outcome_note", sa.Text(), nullable=False),
+        sa.Column("opened_by", sa.Integer(), nullable=True),
+        sa.Column("opened_at", jiefang.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", jiefang.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["district_id"], ["areas.id"], name=op.f("fk_mediation_cases_district_id_areas")),
+        sa.ForeignKeyConstraint(
+            ["mediator_member_id"],
+            ["members.id"],
+            name=op.f("fk_mediation_cases_mediator_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["opened_by"], ["accounts.id"], name=op.f("fk_mediation_cases_opened_by_accounts"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["hazard_reports.id"],
+            name=op.f("fk_mediation_cases_report_id_hazard_reports"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["unit_id"], ["units.id"], name=op.f("fk_mediation_cases_unit_id_units"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mediation_cases")),
+    )
+    with op.batch_alter_table("mediation_cases", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mediation_cases_dispute_type"), ["dispute_type"], unique=False)
+        batch_op.create_index(batch_op.f("ix_mediation_cases_district_id"), ["district_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_mediation_cases_mediator_member_id"), ["mediator_member_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_mediation_cases_opened_at"), ["opened_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_mediation_cases_unit_id"), ["unit_id"], unique=False)
+
+    op.create_table(
         "report_photos",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("report_id", sa.Integer(), nullable=False),
@@ -235,11 +277,62 @@ def upgrade() -> None:
     with op.batch_alter_table("report_updates", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_report_updates_report_id"), ["report_id"], unique=False)
 
+    op.create_table(
+        "mediation_parties",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=True),
+        sa.Column("id_number", sa.String(length=18), nullable=True),
+        sa.Column("side", sa.String(length=12), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["mediation_cases.id"],
+            name=op.f("fk_mediation_parties_case_id_mediation_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mediation_parties")),
+    )
+    with op.batch_alter_table("mediation_parties", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mediation_parties_case_id"), ["case_id"], unique=False)
+
+    op.create_table(
+        "mediation_sessions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("held_at", jiefang.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["mediation_cases.id"],
+            name=op.f("fk_mediation_sessions_case_id_mediation_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"],
+            ["accounts.id"],
+            name=op.f("fk_mediation_sessions_recorded_by_accounts"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mediation_sessions")),
+    )
+    with op.batch_alter_table("mediation_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_mediation_sessions_case_id"), ["case_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("mediation_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mediation_sessions_case_id"))
+
+    op.drop_table("mediation_sessions")
+    with op.batch_alter_table("mediation_parties", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mediation_parties_case_id"))
+
+    op.drop_table("mediation_parties")
     with op.batch_alter_table("report_updates", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_updates_report_id"))
 
@@ -248,6 +341,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_report_photos_report_id"))
 
     op.drop_table("report_photos")
+    with op.batch_alter_table("mediation_cases", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_mediation_cases_unit_id"))
+        batch_op.drop_index(batch_op.f("ix_mediation_cases_opened_at"))
+        batch_op.drop_index(batch_op.f("ix_mediation_cases_mediator_member_id"))
+        batch_op.drop_index(batch_op.f("ix_mediation_cases_district_id"))
+        batch_op.drop_index(batch_op.f("ix_mediation_cases_dispute_type"))
+
+    op.drop_table("mediation_cases")
     with op.batch_alter_table("honours", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_honours_member_id"))
 
