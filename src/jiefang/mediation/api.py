@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from jiefang.api.deps import IdPath, PrincipalDep, SessionDep
 from jiefang.mediation import service
 from jiefang.mediation.schemas import CaseIn, CaseOut, OutcomeIn, SessionIn, StatsRow
+from jiefang.schemas import UtcDatetime
 
 router = APIRouter(prefix="/api/mediation", tags=["mediation"])
 
@@ -33,7 +33,7 @@ def list_cases(
 
 
 @router.get("/stats", response_model=list[StatsRow])
-def stats(session: SessionDep, who: PrincipalDep, since: datetime | None = None) -> list[StatsRow]:
+def stats(session: SessionDep, who: PrincipalDep, since: UtcDatetime | None = None) -> list[StatsRow]:
     """Cases per dispute type: open, agreements, escalations and the agreement rate."""
     return service.stats(session, who, since)
 

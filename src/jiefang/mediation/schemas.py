@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from jiefang.schemas import CleanStr, DbId
+from jiefang.schemas import CleanStr, DbId, UtcDatetime
 
 DisputeType = Literal["neighbour", "family", "property", "consumer", "labour", "land", "traffic", "other"]
 
@@ -28,7 +28,7 @@ class CaseIn(BaseModel):
 
 
 class SessionIn(BaseModel):
-    held_at: datetime
+    held_at: UtcDatetime
     note: Annotated[CleanStr, Field(max_length=4000)] = ""
 
 
@@ -45,7 +45,7 @@ class PartyOut(BaseModel):
 
 
 class SessionOut(BaseModel):
-    held_at: datetime
+    held_at: UtcDatetime
     note: str
 
 

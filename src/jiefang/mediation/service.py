@@ -79,7 +79,7 @@ def open_case(session: Session, who: Principal, data: CaseIn) -> MediationCase:
     """Open a case with its parties and mediator; return it.
 
     The mediator's unit leader or the district's operators open cases. Raises NotFound (no such
-    mediator), Forbidden (the mediator's unit is outside ``who``'s scope).
+    mediator), Forbidden (the mediator's unit is outside ``who``'s scope), InvalidInput (no such report).
     """
     row = session.execute(
         select(Member, Unit)

@@ -6,8 +6,8 @@ centre; its neighbourhood is the cell and its ring of neighbours (``grid_disk(ce
 a steady rate would put each in the window with probability ``p = window / (window + baseline)``,
 whatever the place's own rate — so the recent count is tested against Binomial(n, p). This is
 the conditional test of space-time scan statistics: busy streets do not raise alarms for being
-busy, only for getting busier. A Bonferroni correction over all candidates keeps the chance of
-any alert on pure background at most ``false_alarm_rate`` per scan.
+busy, only for getting busier. A Bonferroni correction over every neighbourhood that could alert
+keeps the chance of any alert on pure background at most ``false_alarm_rate`` per scan.
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ def _disk_sum(counts: Counter[str], cells: Iterable[str]) -> int:
     return sum(counts.get(c, 0) for c in cells)
 
 
+def _tests(recent: dict[str, Counter[str]], base: dict[str, Counter[str]], min_count: int) -> int:
+    """Return how many neighbourhoods could raise an alert: every centre, with or without a report
+    of its own, whose neighbourhood holds at least ``min_count`` reports in all. This depends on
+    the totals only (not on when the reports came), so the correction stays valid under the null."""
+    total = 0
+    for group in set(recent) | set(base):
+        counts = recent[group] + base[group]
+        centres = {c for cell in counts for c in h3.grid_disk(cell, 1)}
+        total += sum(1 for c in centres if _disk_sum(counts, h3.grid_disk(c, 1)) >= min_count)
+    return max(total, 1)
+
+
 def detect(signals: Sequence[Signal], now_s: float, params: ScanParams) -> list[Cluster]:
     """Return the hotspots among ``signals`` at time ``now_s``, most significant first.
 
@@ -81,7 +93,7 @@ def detect(signals: Sequence[Signal], now_s: float, params: ScanParams) -> list[
     candidates = [(g, c) for g, cells in recent.items() for c in cells]
     if not candidates:
         return []
-    alpha = params.false_alarm_rate / len(candidates)
+    alpha = params.false_alarm_rate / _tests(recent, base, params.min_count)
     found: list[tuple[float, int, str, str, list[str], int, int]] = []
     for group, cell in candidates:
         disk = h3.grid_disk(cell, 1)

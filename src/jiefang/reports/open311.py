@@ -9,7 +9,7 @@ POST /api/reports).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Query
@@ -23,6 +23,7 @@ from jiefang.people.accounts import authenticate
 from jiefang.reports import service
 from jiefang.reports.models import HazardReport
 from jiefang.reports.schemas import CATEGORIES, CATEGORY_GROUPS, OPEN_STATUSES, Category, ReportIn
+from jiefang.schemas import UtcDatetime
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 ApiKey = Annotated[str | None, Query(max_length=200, description="API token of your jiefang account")]
@@ -66,10 +67,6 @@ def _principal(session: Session, api_key: str | None, authorization: str | None)
     if not token:
         raise Unauthorized("send api_key (an API token) or Authorization: Bearer <token>")
     return authenticate(session, token)
-
-
-def _aware(at: datetime | None) -> datetime | None:
-    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
 
 
 def request_out(r: HazardReport) -> RequestOut:
@@ -141,12 +138,11 @@ def list_requests(
     service_request_id: Annotated[str | None, Query(max_length=2000, pattern=r"^\d+(,\d+)*$")] = None,
     service_code: Category | None = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: UtcDatetime | None = None,
+    end_date: UtcDatetime | None = None,
 ) -> list[RequestOut]:
     """Service requests you may see (your own; operators their district's), newest first, at most 1000."""
     who = _principal(session, api_key, authorization)
-    start_date, end_date = _aware(start_date), _aware(end_date)
     found = service.list_reports(session, who, category=service_code, limit=1000)
     wanted: Any = set(map(int, service_request_id.split(","))) if service_request_id else None
     out = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, status
@@ -13,6 +12,7 @@ from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER
 from jiefang.rewards import service
 from jiefang.rewards.models import Honour
 from jiefang.rewards.schemas import DecisionIn, HonourIn, HonourOut, PointsOut, RankOut
+from jiefang.schemas import UtcDatetime
 
 router = APIRouter(prefix="/api", tags=["rewards"])
 
@@ -51,7 +51,7 @@ def leaderboard(
     who: PrincipalDep,
     unit_id: IdQuery = None,
     district_id: IdQuery = None,
-    since: datetime | None = None,
+    since: UtcDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 20,
 ) -> list[RankOut]:
     """The members with the most points in a unit or a district."""

@@ -143,7 +143,8 @@ def leaderboard(
 def propose_honour(session: Session, who: Principal, data: HonourIn) -> Honour:
     """A unit leader (or an operator) proposes a member for an honour; return it.
 
-    Raises Forbidden unless ``who`` manages the member's unit; NotFound for an unknown member.
+    Raises Forbidden unless ``who`` manages the member's unit; NotFound for an unknown member;
+    InvalidInput for an unknown incident.
     """
     _, unit = _member_scope(session, who, data.member_id)
     if who.role not in (UNIT_LEADER, DISTRICT_OPERATOR, CITY_ADMIN) or not can_manage_unit(
