@@ -53,3 +53,13 @@ def test_member_cannot_propose_an_honour(client, member):
     me = client.get("/api/auth/me", headers=member).json()
     r = client.post("/api/honours", headers=member, json={"member_id": me["member_id"], "citation": "自荐见义勇为"})
     assert r.status_code == 403
+
+
+def test_honour_naming_an_unknown_incident_is_refused(client, leader, member):
+    me = client.get("/api/auth/me", headers=member).json()
+    r = client.post(
+        "/api/honours",
+        headers=leader,
+        json={"member_id": me["member_id"], "citation": "勇救落水儿童", "incident_id": 999999},
+    )
+    assert r.status_code == 422 and "incident 999999 does not exist" in r.json()["message"]

@@ -21,6 +21,7 @@ from jiefang.people.access import (
     mask_phone,
 )
 from jiefang.people.models import Member
+from jiefang.reports.models import HazardReport
 from jiefang.units.models import Unit
 
 
@@ -91,6 +92,8 @@ def open_case(session: Session, who: Principal, data: CaseIn) -> MediationCase:
     mediator, unit = row
     if not can_manage_unit(who, unit.id, unit.district_id):
         raise Forbidden("cases are opened by the mediator's unit leader or the district's operators")
+    if data.report_id is not None and session.get(HazardReport, data.report_id) is None:
+        raise InvalidInput(f"hazard report {data.report_id} does not exist")
     case = MediationCase(
         dispute_type=data.dispute_type,
         summary=data.summary,

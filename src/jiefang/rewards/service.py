@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from jiefang.db import utcnow
 from jiefang.errors import Forbidden, InvalidInput, NotFound
 from jiefang.events import EventBus
+from jiefang.incidents.models import Incident
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER, Principal, can_manage_unit
 from jiefang.people.models import Member
 from jiefang.rewards.ledger import Earned, Key, new_entries
@@ -151,6 +152,8 @@ def propose_honour(session: Session, who: Principal, data: HonourIn) -> Honour:
         who, unit.id, unit.district_id
     ):
         raise Forbidden("only the member's unit leader or an operator may propose an honour")
+    if data.incident_id is not None and session.get(Incident, data.incident_id) is None:
+        raise InvalidInput(f"incident {data.incident_id} does not exist")
     honour = Honour(
         member_id=data.member_id,
         kind=data.kind,
