@@ -28,7 +28,7 @@ def test_check_in_without_cover_is_flagged_not_refused(client, member, post, tia
     assert r.status_code in (200, 201), r.text
     flagged = client.get("/api/insurance/uncovered-on-duty", headers=tianhe_operator).json()
     assert [f["member_id"] for f in flagged] == [me["member_id"]]
-    assert any(e["type"] == "duty.uninsured" and e["member_id"] == me["member_id"] for e in seen)
+    assert any(e["type"] == "duty.check_in" and e["uninsured"] and e["member_id"] == me["member_id"] for e in seen)
     with sessions() as s:
         assert s.scalar(select(DutyAudit).where(DutyAudit.action == "check_in_uninsured")) is not None
 
