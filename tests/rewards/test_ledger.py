@@ -21,30 +21,38 @@ from jiefang.rewards.service import award, balances_of, collect
 RULES = load_rules()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
-earned = st.builds(
-    Earned,
-    member_id=st.integers(1, 5),
-    rule=st.sampled_from(sorted(RULES.points)),
-    source_type=st.sampled_from(["duty_session", "assignment", "hazard_report", "honour"]),
-    source_id=st.integers(1, 30),
-    at=st.just(T0),
-    quantity=st.integers(0, 12),
+facts = st.dictionaries(  # one event per key: (member, rule, source type, source id) -> quantity
+    keys=st.tuples(
+        st.integers(1, 5),
+        st.sampled_from(sorted(RULES.points)),
+        st.sampled_from(["duty_session", "assignment", "hazard_report", "honour"]),
+        st.integers(1, 30),
+    ),
+    values=st.integers(0, 12),
+    max_size=40,
 )
 
 
-@given(events=st.lists(earned, max_size=80), cuts=st.lists(st.integers(0, 80), max_size=5))
-def test_awarding_in_any_batches_gives_the_balances_of_the_distinct_events(events, cuts) -> None:
+def _event(key: tuple[int, str, str, int], quantity: int) -> Earned:
+    member_id, rule, source_type, source_id = key
+    return Earned(member_id, rule, source_type, source_id, T0, quantity)
+
+
+@given(data=st.data(), known=facts, cuts=st.lists(st.integers(0, 80), max_size=5))
+def test_awarding_in_any_batches_gives_the_balances_of_the_distinct_events(data, known, cuts) -> None:
+    # the sources report each event again and again (every award re-reads the recent past)
+    keys = sorted(known)
+    picks = data.draw(st.lists(st.sampled_from(keys), max_size=80)) if keys else []
+    events = [_event(k, known[k]) for k in picks]
     ledger: dict = {}
     for upto in [*sorted(cuts), len(events)]:  # each award sees the events so far, the old ones again
         for entry in new_entries(RULES, events[:upto], set(ledger)):
             ledger[entry.key] = entry
-    first: dict = {}
-    for e in events:
-        first.setdefault(e.key, e)
     expected: dict[int, int] = {}
-    for e in first.values():
-        if RULES[e.rule] * e.quantity:
-            expected[e.member_id] = expected.get(e.member_id, 0) + RULES[e.rule] * e.quantity
+    for k in {*picks}:
+        points = RULES[k[1]] * known[k]
+        if points:
+            expected[k[0]] = expected.get(k[0], 0) + points
     assert balances(ledger.values()) == expected
 
 
