@@ -237,6 +237,27 @@ def import_units_cmd(
     console.print(f"units: {report.created} created, {report.updated} updated")
 
 
+@import_app.command("roads")
+def import_roads_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="OpenStreetMap .osm.pbf")],
+    out: Annotated[Path, typer.Option(help="where to write the graph")] = Path("var/roads.npz"),
+    network: Annotated[str, typer.Option(help="walking, cycling, driving or all")] = "walking",
+) -> None:
+    """Build the road graph of an OSM extract for coverage travel times (needs pip install -e '.[roads]')."""
+    from jiefang.analytics.roads import read_osm_pbf
+
+    try:
+        graph = read_osm_pbf(file, network)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    graph.save(out)
+    console.print(
+        f"road graph: {graph.nodes:,} nodes, {graph.tail.size:,} edges, {graph.length_m.sum() / 1000:,.1f} km "
+        f"written to {out}; set JIEFANG_ROAD_GRAPH={out} to use it"
+    )
+
+
 @export_app.command("areas")
 def export_areas_cmd(level: str = "district") -> None:
     """Write areas of LEVEL as GeoJSON to standard output."""
@@ -290,6 +311,26 @@ def account_create(
     console.print(f"account {account.username} ({account.role}) created, id {account.id}")
 
 
+@app.command()
+def report(
+    district: Annotated[str, typer.Option(help="district name (天河 or 天河区) or code (440106)")],
+    month: Annotated[str, typer.Option(help="YYYY-MM")],
+    out: Annotated[Path, typer.Option(help="folder for the HTML and PDF files")] = Path("reports"),
+) -> None:
+    """Write a district's monthly analytics report (governance index, coverage by hour and street) as HTML and PDF."""
+    from jiefang.analytics.cells import CellCache
+    from jiefang.analytics.report import find_district, gather_report, write_report
+    from jiefang.incidents.playbooks import load_playbooks
+
+    settings = Settings()
+    try:
+        with session_scope(_sessions(settings)) as session:
+            area = find_district(session, district)
+            data = gather_report(session, settings, CellCache(), area, month, load_playbooks(settings.playbook_dir))
+            files = write_report(data, out)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"report for {area.name} {month}: {files.html} and {files.pdf}")
 @drills_app.command("plan")
 def drills_plan(
     day: Annotated[str, typer.Option("--date", help="local day YYYY-MM-DD")],

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     mqtt_client_id: str = Field(default="jiefang-alarms", min_length=1, max_length=64)
     cap_sender: str = Field(default="jiefang", pattern=r"^[^\s,<&]{1,100}$",
                             description="CAP <sender> of exported alerts, e.g. the deployment's domain")
+    coverage_mode: str = Field(default="run", pattern=r"^(walk|run|e_bike|car)$",
+                               description="travel mode of coverage analytics (default model: speed × circuity)")
+    coverage_k: int = Field(default=3, ge=1, le=20, description="coverage counts the k-th nearest on-duty responder")
+    population_csv: Path | None = Field(default=None, description="lon,lat,population CSV weighting coverage demand")
+    road_graph: Path | None = Field(default=None, description="road graph from `jiefang import roads`; coverage "
+                                    "travel times follow the streets when set (placement keeps the default model)")
+    index_weights_file: Path | None = Field(default=None, description="governance index weights YAML; shipped if unset")
     drills_per_day: int | None = Field(default=None, ge=0, le=100_000,
                                        description="drills a day; unset: 705 at city scale, scaled by units")
     drills_window_days: int = Field(default=14, ge=1, le=365, description="no unit drilled twice within this")

@@ -1,5 +1,6 @@
 """Import every domain's tables so Base.metadata is complete (Alembic, create_all)."""
 
+from jiefang.analytics.models import IndexScore
 from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
 from jiefang.commands.models import CommandReceipt, GroupCommand
@@ -37,6 +38,7 @@ __all__ = [
     "IdempotencyKey",
     "Incident",
     "IncidentEvent",
+    "IndexScore",
     "InsurancePolicy",
     "MediationCase",
     "MediationSession",

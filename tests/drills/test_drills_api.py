@@ -16,6 +16,11 @@ from jiefang.drills.execution import advance
 from jiefang.drills.models import Drill
 
 
+def _around(lon: float, lat: float, radius_m: float) -> dict:
+    """An ad-hoc drill's body: the units within radius_m of a point."""
+    return {"selection": {"kind": "circle", "center_lon": lon, "center_lat": lat, "radius_m": radius_m}}
+
+
 def _advance(client, seconds_later: float = 0.0):  # type: ignore[no-untyped-def]
     """Run the drills loop now, or as it would run ``seconds_later`` (the background runs it every 2 s)."""
     with client.app.state.sessions() as session:
@@ -122,7 +127,7 @@ def test_a_unit_failing_twice_in_a_row_is_flagged(client, admin, tianhe_operator
         r = client.post(
             "/api/drills/adhoc",
             headers=tianhe_operator,
-            json={"circle": {"lon": silent.lon, "lat": silent.lat, "radius_m": 5}},
+            json=_around(silent.lon, silent.lat, 5),
         )
         assert r.status_code == 201, r.text
         assert [d["unit_id"] for d in r.json()] == [silent.unit_id] and r.json()[0]["status"] == "running"
@@ -138,7 +143,7 @@ def test_video_check_in_confirmed_by_the_operator_decides_the_5_minute_tier(clie
     r = client.post(
         "/api/drills/adhoc",
         headers=tianhe_operator,
-        json={"circle": {"lon": unit.lon, "lat": unit.lat, "radius_m": 5}, "video": True},
+        json={**_around(unit.lon, unit.lat, 5), "video": True},
     )
     drill = r.json()[0]
     alert = client.get("/api/alerts/mine", headers=unit.headers).json()[0]
@@ -159,9 +164,7 @@ def test_a_unit_with_nobody_on_duty_fails_its_drill(client, admin, sessions):
         assert unit is None
     r = client.get("/api/units?page_size=1", headers=admin).json()
     site = r["items"][0]
-    r = client.post(
-        "/api/drills/adhoc", headers=admin, json={"circle": {"lon": site["lon"], "lat": site["lat"], "radius_m": 1}}
-    )
+    r = client.post("/api/drills/adhoc", headers=admin, json=_around(site["lon"], site["lat"], 1))
     assert r.status_code == 201, r.text
     _advance(client)
     drill = client.get(f"/api/drills/{r.json()[0]['id']}", headers=admin).json()
@@ -173,20 +176,22 @@ def test_roles_scopes_and_input_errors(client, admin, tianhe_operator, leader, m
     assert (
         client.post("/api/drills/plan", headers=tianhe_operator, json={"date": _tomorrow(settings)}).status_code == 403
     )
-    assert (
-        client.post(
-            "/api/drills/adhoc", headers=leader, json={"circle": {"lon": 113.3, "lat": 23.1, "radius_m": 100}}
-        ).status_code
-        == 403
-    )
+    assert client.post("/api/drills/adhoc", headers=leader, json=_around(113.3, 23.1, 100)).status_code == 403
     bad = client.post(
         "/api/drills/adhoc",
         headers=tianhe_operator,
-        json={"circle": {"lon": 113.3, "lat": 23.1, "radius_m": 100}, "polygon": []},
+        json={"selection": {"kind": "circle", "center_lon": 113.3, "center_lat": 23.1}},
     )
     assert bad.status_code == 422 and bad.json()["error"] == "invalid_input"
     far = client.post(
-        "/api/drills/adhoc", headers=tianhe_operator, json={"polygon": [[0, 0], [0.001, 0], [0.001, 0.001]]}
+        "/api/drills/adhoc",
+        headers=tianhe_operator,
+        json={
+            "selection": {
+                "kind": "polygon",
+                "polygon": {"type": "Polygon", "coordinates": [[[0, 0], [0.001, 0], [0.001, 0.001], [0, 0]]]},
+            }
+        },
     )
     assert far.status_code == 422 and "no active unit" in far.json()["message"]
     past = client.post("/api/drills/plan", headers=admin, json={"date": "2020-01-01"})
@@ -208,9 +213,7 @@ def test_a_member_at_the_post_musters_only_once_they_answered(client, tianhe_ope
     unit = drill_units[0]
     fix = {"lon": unit.lon, "lat": unit.lat, "t": time.time(), "accuracy_m": 5}
     assert client.post("/api/positions", headers=unit.headers, json=fix).json()["status"] == ["accepted"]
-    r = client.post(
-        "/api/drills/adhoc", headers=tianhe_operator, json={"circle": {"lon": unit.lon, "lat": unit.lat, "radius_m": 5}}
-    )
+    r = client.post("/api/drills/adhoc", headers=tianhe_operator, json=_around(unit.lon, unit.lat, 5))
     drill = r.json()[0]
     _sweep(client)
     [alert] = client.get("/api/alerts/mine", headers=unit.headers).json()

@@ -201,3 +201,32 @@ def test_incident_transmissions_join_its_timeline_and_download_as_one_archive(cl
     audio = next(n for n in names if n.endswith(".webm"))
     assert archive.read(audio) == b"".join(CHUNKS)
     assert client.get(f"/api/incidents/{incident_id}/recordings.zip", headers=headers).status_code == 403
+
+
+def test_an_operator_cuts_in_and_a_transmission_ends_at_the_maximum_length(settings, talkers):
+    from fastapi.testclient import TestClient
+
+    from jiefang.api.app import create_app
+
+    short = settings.model_copy(update={"voice_max_tx_s": 1.0})
+    with TestClient(create_app(short)) as client:
+        admin_token = client.post("/api/auth/login", json={"username": "admin",
+                                                            "password": settings.demo_password}).json()["token"]
+        group = group_of(client, talkers.a, "unit", talkers.unit_id)
+        a, b, operator = connect(client, talkers.a), connect(client, talkers.b), connect(client, admin_token)
+        try:
+            join(a, group), join(b, group), join(operator, group)
+            a.send_json({"type": "press", "group_id": group})
+            next_json(a, "floor")
+            b.send_json({"type": "press", "group_id": group, "preempt": True})  # members cannot cut in
+            assert next_json(b, "busy")["speaker"]
+            operator.send_json({"type": "press", "group_id": group, "preempt": True})
+            next_json(operator, "floor")
+            assert next_json(a, "floor_revoked")["reason"] == "preempted"
+            revoked = next_json(operator, "floor_revoked")  # held past 1 s: the server ends it
+            assert revoked["reason"] == "max_length"
+            ends = [next_json(b, "tx_end")["reason"] for _ in range(2)]
+            assert ends == ["preempted", "max_length"]
+        finally:
+            for s in (a, b, operator):
+                close(s)

@@ -8,6 +8,7 @@ browser tests are skipped, except under CI=true where they fail.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import socket
@@ -149,3 +150,46 @@ def call(api: httpx.Client, method: str, path: str, headers: Headers, body: Any 
     answer = api.request(method, path, headers=headers, json=body)
     assert answer.status_code < 300, answer.text
     return answer.json() if answer.content else None
+
+
+def need_ffprobe() -> None:
+    """Skip (fail under CI) when ffprobe, which checks recorded audio, is missing."""
+    if shutil.which("ffprobe") is None:
+        reason = "ffprobe not found (apt-get install -y ffmpeg)"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI must check the recordings")
+        pytest.skip(reason)
+
+
+def audio_duration_s(path: Path) -> float:
+    """The decoded length of an audio file: the end of its last packet, as ffprobe reads it."""
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time,duration_time",
+         "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True).stdout
+    rows = [line.split(",") for line in out.split() if line]
+    assert rows, "no audio packets decoded"
+    last = rows[-1]
+    return float(last[0]) + float(last[1] if len(last) > 1 and last[1] else 0)
+
+
+MAP_AT_REST_JS = "!document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim, .leaflet-pan-anim')"
+
+
+def _mercator(lon: float, lat: float, zoom: int) -> tuple[float, float]:
+    size = 256 * 2**zoom
+    s = math.sin(math.radians(lat))
+    return (lon + 180) / 360 * size, (0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)) * size
+
+
+def map_pixel(page: Any, lon: float, lat: float) -> tuple[float, float]:
+    """Where a place is on screen, from the map's centre and zoom (Web Mercator)."""
+    page.wait_for_function(MAP_AT_REST_JS)
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    zoom = int(page.get_attribute("#map", "data-zoom") or 0)
+    c_lat, c_lon = map(float, (page.get_attribute("#map", "data-center") or "").split(","))
+    cx, cy = _mercator(c_lon, c_lat, zoom)
+    px, py = _mercator(lon, lat, zoom)
+    return box["x"] + box["width"] / 2 + px - cx, box["y"] + box["height"] / 2 + py - cy

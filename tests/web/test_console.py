@@ -6,7 +6,6 @@ responders, notes and closing; fences drawn and deleted; the on-duty board."""
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from collections.abc import Callable
@@ -21,31 +20,12 @@ from sqlalchemy import select
 
 from jiefang.units.models import Unit
 
-from .conftest import Headers, call, login_http  # type: ignore[import-not-found]
+from .conftest import Headers, call, login_http, map_pixel  # type: ignore[import-not-found]
 
 SignIn = Callable[..., None]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CONSOLE_ON_JS = "document.body.dataset.console === 'on'"
 CLOCK = re.compile(r"^\d+:\d\d$")
-MAP_AT_REST_JS = "!document.querySelector('.leaflet-zoom-anim, .leaflet-cluster-anim, .leaflet-pan-anim')"
-
-
-def _mercator(lon: float, lat: float, zoom: int) -> tuple[float, float]:
-    size = 256 * 2**zoom
-    s = math.sin(math.radians(lat))
-    return (lon + 180) / 360 * size, (0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)) * size
-
-
-def _pixel(page: Page, lon: float, lat: float) -> tuple[float, float]:
-    """Where a place is on screen, from the map's centre and zoom (Web Mercator)."""
-    page.wait_for_function(MAP_AT_REST_JS)
-    box = page.locator("#map").bounding_box()
-    assert box is not None
-    zoom = int(page.get_attribute("#map", "data-zoom") or 0)
-    c_lat, c_lon = map(float, (page.get_attribute("#map", "data-center") or "").split(","))
-    cx, cy = _mercator(c_lon, c_lat, zoom)
-    px, py = _mercator(lon, lat, zoom)
-    return box["x"] + box["width"] / 2 + px - cx, box["y"] + box["height"] / 2 + py - cy
 
 
 def _go_to_placed_unit(page: Page, sessions: Any, placed_members: Any) -> None:
@@ -90,7 +70,7 @@ def test_a_drawn_polygon_selects_the_units_and_members_inside_and_the_command_re
     expect(page.locator("#console-panel")).to_have_attribute("data-view", "draw-polygon")
     ring = placed_members.square()["coordinates"][0][:4]
     for lon, lat in ring:
-        page.mouse.click(*_pixel(page, lon, lat))
+        page.mouse.click(*map_pixel(page, lon, lat))
     expect(page.locator("[data-testid=draw-corners]")).to_contain_text("4")
     page.click("[data-testid=draw-finish]")
 
@@ -145,7 +125,8 @@ def test_an_incident_reported_on_the_map_is_followed_through_responders_notes_an
     _go_to_placed_unit(page, sessions, placed_members)
 
     page.click("[data-testid=tool-new-incident]")
-    page.mouse.click(*_pixel(page, *placed_members.east(-200)))  # 200 m and more from everyone: no arrival by position
+    # 200 m and more from everyone: nobody arrives by position alone
+    page.mouse.click(*map_pixel(page, *placed_members.east(-200)))
     page.select_option("[data-testid=incident-type]", "public_order")
     page.fill("[data-testid=incident-address]", "天河路正门")
     page.click("[data-testid=submit-incident]")
@@ -197,8 +178,8 @@ def test_fences_are_drawn_saved_and_deleted_and_the_board_counts_who_is_on_duty(
     _go_to_placed_unit(page, sessions, placed_members)
     page.click("[data-testid=tool-fences]")
     page.click("[data-testid=fence-draw-circle]")
-    page.mouse.click(*_pixel(page, placed_members.lon, placed_members.lat))
-    page.mouse.click(*_pixel(page, *placed_members.east(250)))
+    page.mouse.click(*map_pixel(page, placed_members.lon, placed_members.lat))
+    page.mouse.click(*map_pixel(page, *placed_members.east(250)))
     page.fill("[data-testid=fence-name]", "天河测试敏感区")
     page.select_option("[data-testid=fence-kind]", "sensitive_area")
     page.click("[data-testid=fence-save]")
@@ -211,7 +192,7 @@ def test_fences_are_drawn_saved_and_deleted_and_the_board_counts_who_is_on_duty(
     expect(item).to_have_count(0)
 
     page.click("[data-testid=tool-areas]")
-    page.mouse.click(*_pixel(page, placed_members.lon, placed_members.lat))
+    page.mouse.click(*map_pixel(page, placed_members.lon, placed_members.lat))
     picked = page.locator("[data-testid=picked-areas] li")
     expect(picked).to_have_count(1)
     grid_id = int(picked.first.get_attribute("data-area") or 0)
@@ -220,6 +201,10 @@ def test_fences_are_drawn_saved_and_deleted_and_the_board_counts_who_is_on_duty(
     assert answer["members"] >= 1  # the placed_members unit's site is in this grid, and someone stands on it
     expect(page.locator("[data-testid=selection-members]")).to_have_attribute("data-value", str(answer["members"]))
     expect(page.locator("[data-testid=selection-units]")).to_have_attribute("data-value", str(answer["units"]))
+    page.click("[data-testid=selection-drill]")  # an ad-hoc readiness drill of the units in the grid
+    expect(page.locator(".console-info")).to_contain_text(str(answer["units"]))
+    drills = call(api, "GET", "/api/drills", operator)
+    assert len(drills) == answer["units"] and {d["kind"] for d in drills} == {"adhoc"}
 
     page.click("[data-testid=tool-board]")
     expect(page.locator("[data-testid=board] tbody tr").first).to_be_visible()

@@ -23,7 +23,7 @@ SignIn = Callable[..., None]
 
 
 def _circle(unit: dict[str, Any]) -> dict[str, Any]:
-    return {"circle": {"lon": unit["lon"], "lat": unit["lat"], "radius_m": 1}}
+    return {"selection": {"kind": "circle", "center_lon": unit["lon"], "center_lat": unit["lat"], "radius_m": 1}}
 
 
 def _scored(api: httpx.Client, headers: dict[str, str], drill_id: int) -> dict[str, Any]:

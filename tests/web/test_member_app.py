@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from .conftest import Headers, LiveServer, call, login_http  # type: ignore[import-not-found]
+from .conftest import Headers, LiveServer, call, login_http, map_pixel  # type: ignore[import-not-found]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -34,6 +34,8 @@ class Scene:
     lat: float
     admin: Headers
     member: Headers
+    unit_id: int = 0
+    unit_name: str = ""
 
     def east(self, metres: float) -> tuple[float, float]:
         return self.lon + metres / (111_195.0 * math.cos(math.radians(self.lat))), self.lat
@@ -56,6 +58,8 @@ def scene(api: httpx.Client, live_server: LiveServer) -> Scene:
         unit["lat"],
         login_http(api, "admin", live_server.password),
         login_http(api, MEMBER, live_server.password),
+        unit_id,
+        unit["name"],
     )
 
 
@@ -360,3 +364,49 @@ def test_member_strings_exist_in_chinese_and_english() -> None:
     assert keys[0] == keys[1] and len(keys[0]) > 50
     used = set(re.findall(r'"(member\.[\w.]+)"', (ROOT / "src/jiefang/web/static/member/index.html").read_text()))
     assert used <= set(keys[0])
+
+
+@pytest.mark.browser
+def test_operator_console_and_member_phone_follow_one_incident_step_by_step(
+    chromium, phone: BrowserContext, scene: Scene, live_server: LiveServer  # type: ignore[no-untyped-def]
+) -> None:
+    errors: list[str] = []
+    member = _open(phone, scene, errors)
+    _sign_in(member, live_server.password)
+    _go_on_duty(member, scene)  # the QR token handed over as the camera would
+
+    desk = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    desk.set_default_timeout(15_000)
+    try:
+        operator = desk.new_page()
+        operator.on("pageerror", lambda exc: errors.append(str(exc)))
+        operator.goto(scene.url)
+        operator.fill("#login-username", "admin")
+        operator.fill("#login-password", live_server.password)
+        operator.click("#login-submit")
+        operator.wait_for_function("document.body.dataset.console === 'on'")
+        operator.fill("#unit-search", scene.unit_name)
+        operator.click(f'#unit-search-results [data-unit-id="{scene.unit_id}"]')
+        operator.click("[data-testid=unit-panel-close]")
+
+        operator.click("[data-testid=tool-new-incident]")
+        operator.mouse.click(*map_pixel(operator, *scene.east(INCIDENT_EAST_M)))
+        operator.select_option("[data-testid=incident-type]", "public_order")
+        operator.fill("[data-testid=incident-address]", "正门东侧")
+        operator.click("[data-testid=submit-incident]")
+        card = member.get_by_test_id("alert-card")
+        expect(card).to_be_visible(timeout=1_000)  # on the phone within a second of the report
+        member_id = call(httpx.Client(base_url=scene.url), "GET", "/api/auth/me", scene.member)["member_id"]
+        row = operator.locator(f'[data-testid=responders] tr[data-member="{member_id}"]')
+        expect(row).to_have_attribute("data-status", "alerted")
+
+        card.get_by_test_id("accept").click()
+        expect(row).to_have_attribute("data-status", "accepted")
+        card.get_by_test_id("arrived").click()
+        expect(row).to_have_attribute("data-status", "arrived")
+        expect(operator.locator("[data-testid=tiers] li").first).to_contain_text("达标")
+        operator.screenshot(path=str(SCREENSHOTS / "console-member-arrived.png"))
+        _shot(member, "arrived-with-console")
+        assert errors == []
+    finally:
+        desk.close()

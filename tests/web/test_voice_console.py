@@ -5,8 +5,6 @@ with ffprobe and lasts as long as the transmission."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,21 +17,10 @@ from sqlalchemy import select
 from jiefang.areas.models import Area
 from jiefang.units.models import Unit
 
-from .conftest import CHROMIUM_ARGS, IN_CI, call, login_http  # type: ignore[import-not-found]
+from .conftest import CHROMIUM_ARGS, audio_duration_s, call, login_http, need_ffprobe  # type: ignore[import-not-found]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 HOLD_S = 2.5
-
-
-def _ffprobe_duration_s(path: Path) -> float:
-    """The decoded length of an audio file: the end of its last Opus packet."""
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time,duration_time",
-         "-of", "csv=p=0", str(path)], check=True, capture_output=True, text=True).stdout
-    rows = [line.split(",") for line in out.split() if line]
-    assert rows, "no audio packets decoded"
-    pts, duration = rows[-1][0], rows[-1][1] if len(rows[-1]) > 1 else "0"
-    return float(pts) + float(duration or 0)
 
 
 def _console(chromium: Any, url: str, username: str, password: str) -> tuple[Any, Page]:
@@ -54,11 +41,7 @@ def _console(chromium: Any, url: str, username: str, password: str) -> tuple[Any
 def test_held_talk_reaches_the_same_group_only_and_the_recording_decodes_at_its_length(
     placed_members: Any, live_server: Any, chromium: Any, api: httpx.Client, sessions: Any, tmp_path: Path,
 ) -> None:
-    if shutil.which("ffprobe") is None:
-        reason = "ffprobe not found (apt-get install -y ffmpeg)"
-        if IN_CI:
-            pytest.fail(f"{reason}; CI must check the recordings")
-        pytest.skip(reason)
+    need_ffprobe()
     assert "--use-fake-device-for-media-stream" in CHROMIUM_ARGS
     admin = login_http(api, live_server.username, live_server.password)
     tianhe = call(api, "POST", "/api/incidents", admin, {"type": "public_order", "lon": placed_members.lon,
@@ -97,8 +80,10 @@ def test_held_talk_reaches_the_same_group_only_and_the_recording_decodes_at_its_
         assert audio.status_code == 200 and audio.headers["content-type"] == "audio/webm"
         path = tmp_path / "tx.webm"
         path.write_bytes(audio.content)
-        decoded_s = _ffprobe_duration_s(path)
-        assert abs(decoded_s - tx["duration_ms"] / 1000) <= 0.1 * tx["duration_ms"] / 1000, (decoded_s, tx)
+        decoded_s = audio_duration_s(path)
+        recorded_s = int(speaker.evaluate("document.body.dataset.voiceRecordedMs")) / 1000
+        assert abs(decoded_s - recorded_s) <= 0.1 * recorded_s, (decoded_s, recorded_s)
+        assert abs(tx["duration_ms"] / 1000 - recorded_s) <= 0.1 * recorded_s, (tx, recorded_s)
         assert abs(decoded_s - held_s) <= 0.25 * held_s, (decoded_s, held_s)
     finally:
         for context in (speaker_ctx, listener_ctx, outsider_ctx):

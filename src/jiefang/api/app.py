@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 
 from jiefang import __version__
+from jiefang.analytics.api import router as analytics_router
 from jiefang.api import background, overview, ws
 from jiefang.api.errors import install_error_handlers
 from jiefang.api.idempotency import IdempotencyMiddleware
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
                    incidents_router, dispatch_router, drills_router, commands_router, voice_router,
                    reports_router, open311_router, rewards_router, insurance_router, mediation_router,
-                   overview.router):
+                   overview.router, analytics_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from jiefang.duty.schemas import Lat, Lon
+from jiefang.commands.schemas import SelectionIn
 
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Scenario = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
@@ -24,30 +24,15 @@ class PlanIn(BaseModel):
     count: int | None = Field(default=None, ge=0, le=100_000)  # the setting (705 scaled by units) when omitted
 
 
-class CircleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    lon: Lon
-    lat: Lat
-    radius_m: float = Field(gt=0, le=20_000, allow_inf_nan=False)
-
-
 class AdhocIn(BaseModel):
-    """An ad-hoc drill of the active units inside a map selection (地图圈选): a polygon or a circle."""
+    """An ad-hoc drill of the active units inside a map selection (地图圈选): circle, polygon or areas."""
 
     model_config = ConfigDict(extra="forbid")
 
-    polygon: list[tuple[Lon, Lat]] | None = Field(default=None, min_length=3, max_length=1000)
-    circle: CircleIn | None = None
+    selection: SelectionIn
     scenario: Scenario | None = None
     video: bool = False  # ask for a video check-in, confirmed by the operator
     max_units: int = Field(default=50, ge=1, le=500)
-
-    @model_validator(mode="after")
-    def _one_selection(self) -> AdhocIn:
-        if (self.polygon is None) == (self.circle is None):
-            raise ValueError("give exactly one of polygon or circle")
-        return self
 
 
 class VideoIn(BaseModel):

@@ -16,10 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from shapely import Polygon, contains_xy
 from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.orm import Session
 
+from jiefang.commands.selection import operator_district, shape_of, units_inside
 from jiefang.config import Settings
 from jiefang.db import utcnow
 from jiefang.dispatch.service import Dispatcher
@@ -40,7 +40,6 @@ from jiefang.duty.models import RosterAssignment, Shift
 from jiefang.duty.windows import ShiftTimes, window_on
 from jiefang.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jiefang.events import EventBus
-from jiefang.geo.projection import haversine_m
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER, Principal
 from jiefang.units.models import Unit
 
@@ -241,28 +240,6 @@ def plan_day(
     )
 
 
-def _selected_units(session: Session, who: Principal, data: AdhocIn) -> list[Unit]:
-    stmt = select(Unit).where(Unit.status == "active").order_by(Unit.id)
-    if who.role == DISTRICT_OPERATOR:
-        stmt = stmt.where(Unit.district_id == who.district_id)
-    if data.circle is not None:
-        c = data.circle
-        dlat = c.radius_m / 111_195.0
-        dlon = dlat / max(math.cos(math.radians(c.lat)), 0.01)
-        near = session.scalars(
-            stmt.where(Unit.lon.between(c.lon - dlon, c.lon + dlon), Unit.lat.between(c.lat - dlat, c.lat + dlat))
-        ).all()
-        return [u for u in near if float(haversine_m(u.lon, u.lat, c.lon, c.lat)) <= c.radius_m]
-    assert data.polygon is not None
-    shape = Polygon(data.polygon)
-    if not shape.is_valid or shape.area == 0:
-        raise InvalidInput("polygon must be a simple ring of at least three distinct points")
-    min_lon, min_lat, max_lon, max_lat = shape.bounds
-    boxed = session.scalars(stmt.where(Unit.lon.between(min_lon, max_lon), Unit.lat.between(min_lat, max_lat))).all()
-    inside = contains_xy(shape, [u.lon for u in boxed], [u.lat for u in boxed]) if boxed else []
-    return [u for u, ok in zip(boxed, inside, strict=True) if ok]
-
-
 def launch_adhoc(
     session: Session, d: Dispatcher, settings: Settings, who: Principal, data: AdhocIn, now: datetime | None = None
 ) -> list[Drill]:
@@ -276,7 +253,7 @@ def launch_adhoc(
     now = now or utcnow()
     scenario = data.scenario or settings.drills_scenario
     d.playbook(scenario)
-    units = _selected_units(session, who, data)
+    units = units_inside(session, shape_of(session, who, data.selection), operator_district(who))
     if not units:
         raise InvalidInput("no active unit of yours inside the selection")
     if len(units) > data.max_units:

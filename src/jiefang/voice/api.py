@@ -133,7 +133,10 @@ async def _handle(hub: VoiceHub, listener: Listener, message: dict[str, Any]) ->
             raise ValueError("mime must be a short string such as audio/webm;codecs=opus")
         await hub.press(listener, _group_id(message), mime, bool(message.get("preempt", False)))
     elif kind == "release":
-        await hub.release(listener)
+        said = message.get("duration_ms")
+        if said is not None and (not isinstance(said, int) or isinstance(said, bool) or not 0 <= said <= 3_600_000):
+            raise ValueError("duration_ms must be a whole number of milliseconds")
+        await hub.release(listener, "released", said)
     elif kind == "text":
         text = message.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:

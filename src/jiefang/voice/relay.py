@@ -177,19 +177,22 @@ class VoiceHub:
         live.frames.append(relayed)
         self._broadcast(live.group_id, relayed, skip=listener)
 
-    async def release(self, listener: Listener, reason: str = "released") -> None:
+    async def release(self, listener: Listener, reason: str = "released", said_ms: int | None = None) -> None:
+        """End the listener's transmission. ``said_ms``: the recording's length as the speaker's
+        recorder measured it, kept when it is no longer than the floor was held."""
         group_id = self.speaking.pop(listener, None)
         if group_id is None:
             return
         self.floor.release(group_id, listener.key)
         live = self.live.get(group_id)
         if live is not None and live.speaker is listener:
-            await self._end(live, reason)
+            await self._end(live, reason, said_ms)
 
-    async def _end(self, live: Live, reason: str) -> None:
+    async def _end(self, live: Live, reason: str, said_ms: int | None = None) -> None:
         self.live.pop(live.group_id, None)
         live.file.close()
-        duration_ms = int((time.monotonic() - live.started) * 1000)
+        held_ms = int((time.monotonic() - live.started) * 1000)
+        duration_ms = held_ms if said_ms is None else min(said_ms, held_ms)
         try:
             await asyncio.to_thread(self._db, service.finish_transmission, live.tx_id, live.size, duration_ms, reason)
         except Exception:

@@ -49,6 +49,11 @@ def mount_web(app: FastAPI) -> None:
         """Return the 1-3-5 compliance report page."""
         return FileResponse(STATIC_DIR / "compliance.html", headers=_NO_CACHE)
 
+    @app.get("/analytics.html", include_in_schema=False)
+    def analytics_page() -> FileResponse:
+        """Return the coverage analytics page (hex map by hour, gaps, placement, index)."""
+        return FileResponse(STATIC_DIR / "analytics.html", headers=_NO_CACHE)
+
     @app.get("/drills.html", include_in_schema=False)
     def drills_report() -> FileResponse:
         """Return the readiness drills (拉动测试) report page."""

@@ -1,7 +1,7 @@
 """weak signals, rewards and insurance
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-24 17:12:58.509528
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import jiefang.db
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

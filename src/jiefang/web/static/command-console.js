@@ -138,7 +138,7 @@ class VoiceView {
   constructor(ctx) {
     this.ctx = ctx;
     this.name = "voice";
-    this.voice = new VoicePanel();
+    this.voice = new VoicePanel({ preempt: true }); // the command centre may cut in
     this.box = el("div", { class: "voice", "data-testid": "voice" });
     this.voice.mount(this.box);
     this.voice.start();

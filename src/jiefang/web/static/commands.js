@@ -3,7 +3,7 @@
 
 import { epochSeconds, request } from "./api.js";
 import { PRIORITIES } from "./console-strings.js";
-import { choice, field, notice } from "./console.js";
+import { button, choice, field, notice } from "./console.js";
 import { CATEGORIES, formatNumber, formatTime, label, t } from "./i18n.js";
 import { describeError } from "./map.js";
 import { el } from "./panel.js";
@@ -58,6 +58,10 @@ export class SelectionView {
       el("dd", { "data-testid": "selection-members", "data-value": String(r.members) },
         t("selection.members", { n: formatNumber(r.members) }))));
     if (r.units) body.append(counts(t("selection.byCategory"), r.units_by_category, (k) => label(CATEGORIES, k)));
+    if (this.drilled !== undefined) body.append(notice(t("selection.drilled", { n: this.drilled }), "info"));
+    else if (r.units) {
+      body.append(el("p", {}, button("selection.drill", () => this.drill(), { "data-testid": "selection-drill" })));
+    }
     if (r.members) body.append(counts(t("selection.bySkill"), r.members_by_skill, (k) => this.ctx.skillName(k)));
     if (!r.members) {
       body.append(el("p", { class: "console-empty" }, t("selection.nobody")));
@@ -68,6 +72,18 @@ export class SelectionView {
         `${m.name} · ${m.unit_name}`)));
     if (r.members > LISTED) people.append(el("li", {}, t("selection.more", { n: r.members - LISTED })));
     body.append(people, this.compose(r.members));
+  }
+
+  /** Launch a readiness drill (拉动测试) of every unit inside, now. */
+  async drill() {
+    try {
+      const drills = await request("/api/drills/adhoc", { method: "POST", body: { selection: this.selection } });
+      this.drilled = drills.length;
+      this.error = null;
+    } catch (error) {
+      this.error = describeError(error);
+    }
+    this.ctx.panel.render();
   }
 
   compose(n) {

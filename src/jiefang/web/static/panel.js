@@ -3,16 +3,10 @@
 
 import { request } from "./api.js";
 import { CATEGORIES, EQUIPMENT, UNIT_STATUSES, areaName, formatNumber, label, t } from "./i18n.js";
+import { el } from "./dom.js";
 import { describeError } from "./map.js";
 
-export function el(tag, attributes = {}, ...children) {
-  const element = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) {
-    if (value !== null && value !== undefined) element.setAttribute(name, value);
-  }
-  element.append(...children.filter((child) => child !== null && child !== undefined));
-  return element;
-}
+export { el };
 
 export class UnitPanel {
   constructor(root, { onClose }) {

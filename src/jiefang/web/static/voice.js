@@ -5,7 +5,7 @@
 
 import { epochSeconds, getToken, request } from "./api.js";
 import { addStrings, formatTime, t } from "./i18n.js";
-import { el } from "./panel.js";
+import { el } from "./dom.js";
 
 addStrings({
   zh: {
@@ -99,7 +99,9 @@ class Playback {
 
 /** The push-to-talk panel; `mount(container)` renders it, `stop()` closes the socket. */
 export class VoicePanel {
-  constructor() {
+  /** `preempt`: an operator's press takes the floor from a member who holds it. */
+  constructor({ preempt = false } = {}) {
+    this.preempt = preempt;
     this.socket = null;
     this.groups = [];
     this.groupId = null;
@@ -233,7 +235,7 @@ export class VoicePanel {
       return;
     }
     if (!this.talking) return; // released while the microphone was opening
-    this.send({ type: "press", group_id: this.groupId, mime: MIME });
+    this.send({ type: "press", group_id: this.groupId, mime: MIME, preempt: this.preempt });
     this.render();
   }
 
@@ -252,8 +254,14 @@ export class VoicePanel {
       this.stats.framesOut += 1;
       document.body.dataset.voiceFramesOut = String(this.stats.framesOut);
     });
-    // the last chunk comes after stop(): release the floor only once it went out
-    recorder.addEventListener("stop", () => setTimeout(() => this.send({ type: "release" }), 0));
+    // the last chunk comes after stop(): release the floor only once it went out, saying how
+    // long the recording is (the server's clock also counts the round trips around it)
+    recorder.addEventListener("stop", () => {
+      const durationMs = Math.round(performance.now() - started);
+      document.body.dataset.voiceRecordedMs = String(durationMs);
+      setTimeout(() => this.send({ type: "release", duration_ms: durationMs }), 0);
+    });
+    const started = performance.now();
     recorder.start(CHUNK_MS);
     this.recorder = recorder;
     this.render();
@@ -315,6 +323,17 @@ export class VoicePanel {
     const audio = new Audio(URL.createObjectURL(await response.blob()));
     audio.addEventListener("ended", () => URL.revokeObjectURL(audio.src), { once: true });
     await audio.play();
+  }
+
+  /** Load the list of groups again (a member accepted an incident: its group is theirs now). */
+  async reloadGroups() {
+    try {
+      this.groups = await request("/api/voice/groups");
+    } catch (error) {
+      return;
+    }
+    if (this.groupId === null && this.groups.length) this.choose(this.groups[0].id);
+    this.render();
   }
 
   mount(container) {

@@ -8,6 +8,7 @@ import { language, setLanguage, t, translateDocument } from "../i18n.js";
 import { LiveFeed } from "../live.js";
 import { Outbox, newKey } from "./queue.js";
 import { canScan, startScanner, tokenOf } from "./scanner.js";
+import { VoicePanel } from "../voice.js";
 
 const TOKEN_KEEP = "jiefang.member.token"; // survives closing the installed app, unlike sessionStorage
 const ME_KEEP = "jiefang.member.me";
@@ -33,6 +34,7 @@ const state = {
 };
 const cards = new Map(); // assignment id -> AlertCard
 let watchId = null;
+let voice = null; // push to talk, while signed in
 let fixTimer = null;
 let lastSentFix = 0;
 let lastSentT = 0;
@@ -357,6 +359,7 @@ function alertArrived(event) {
   state.alerts.set(event.assignment_id, {
     id: event.assignment_id, incident_id: event.incident_id, tier: event.tier, status: "alerted",
     eta_s: event.eta_s, distance_m: event.distance_m, answer_by: event.answer_by, incident,
+    drill: Boolean(event.drill),
   });
   renderAlerts();
   ring(3);
@@ -399,7 +402,10 @@ class AlertCard {
     const { status, waiting } = shownStatus(alert);
     const incident = alert.incident;
     this.root.dataset.status = status;
-    this.title.textContent = t("member.alert.title", { type: typeLabel(incident.type) });
+    // a readiness drill (拉动测试) is never to be taken for a real incident
+    this.root.dataset.drill = String(Boolean(alert.drill));
+    this.title.textContent = t(alert.drill ? "member.alert.drillTitle" : "member.alert.title",
+      { type: typeLabel(incident.type) });
     this.where.textContent = incident.address || `${incident.lat.toFixed(5)}, ${incident.lon.toFixed(5)}`;
     const minutes = Math.max(1, Math.round((alert.eta_s ?? 60) / 60));
     this.meta.textContent = t("member.alert.meta", {
@@ -699,6 +705,7 @@ const feed = new LiveFeed({
         break;
       case "dispatch.accepted":
         answerEvent(event, "accepted");
+        voice?.reloadGroups(); // the incident's talk group is now theirs
         break;
       case "dispatch.declined":
         answerEvent(event, "declined");
@@ -759,11 +766,17 @@ async function startApp() {
   document.body.dataset.ready = "true";
   renderAll();
   feed.start();
+  voice?.stop();
+  voice = new VoicePanel();
+  voice.mount($("voice-box"));
+  voice.start();
   outbox.flush();
 }
 
 function signedOut(message = "") {
   feed.stop();
+  voice?.stop();
+  voice = null;
   stopWatching();
   localStorage.removeItem(TOKEN_KEEP);
   document.body.dataset.ready = "false";
@@ -809,6 +822,7 @@ async function logout() {
 
 function renderAll() {
   translate();
+  voice?.render();
   renderDuty();
   renderAlerts();
   renderCommands();

@@ -3,7 +3,7 @@
 // from the cache when the network fails. API calls and the live socket are never cached: the
 // app's outbox handles actions taken offline.
 
-const CACHE = "jiefang-member-v1";
+const CACHE = "jiefang-member-v2";
 const SHELL = [
   "/app",
   "/app/manifest.webmanifest",
@@ -17,6 +17,9 @@ const SHELL = [
   "/static/api.js",
   "/static/i18n.js",
   "/static/live.js",
+  "/static/dom.js",
+  "/static/voice.js",
+  "/static/voice.css",
   "/static/vendor/leaflet/leaflet.js",
   "/static/vendor/leaflet/leaflet.css",
 ];
