@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
+import httpx
 from PIL import Image
 from sqlalchemy import select
 
@@ -123,3 +124,19 @@ def test_reporter_is_told_of_status_changes_over_the_bus(client, member, tianhe_
     me = client.get("/api/auth/me", headers=member).json()
     event = next(e for e in seen if e["type"] == "report.status")
     assert event["status"] == "rejected" and me["member_id"] in event["member_ids"] and event["district_id"]
+
+
+def test_report_resent_with_the_same_idempotency_key_is_filed_once(client, member, site):
+    lon, lat = site
+    request = httpx.Request(
+        "POST",
+        "http://x/api/reports",
+        data={"category": "traffic", "lon": str(lon), "lat": str(lat)},
+        files=[("photos", ("p.png", png_plain(), "image/png"))],
+    )
+    body, content_type = request.read(), request.headers["content-type"]
+    headers = {**member, "Idempotency-Key": "report-1", "Content-Type": content_type}
+    first = client.post("/api/reports", headers=headers, content=body)
+    again = client.post("/api/reports", headers=headers, content=body)
+    assert first.status_code == 201 and again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert len(client.get("/api/reports/mine", headers=member).json()) == 1
