@@ -179,7 +179,8 @@ def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD, voice_dir=tmp_path / "voice")
+    return Settings(database_url=database_url, demo_password=DEMO_PASSWORD, voice_dir=tmp_path / "voice",
+                    upload_dir=tmp_path / "uploads")
 
 
 @pytest.fixture

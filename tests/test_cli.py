@@ -86,3 +86,10 @@ def test_demo_without_serving_seeds_small_city_and_prints_accounts(cli):
     assert units > 200
     again = cli("demo", "--scale", "small", "--no-serve")
     assert again.exit_code == 0 and _count(cli.url, Unit) == units
+
+
+def test_rewards_award_and_hotspot_scan_run_on_an_empty_database(cli):
+    result = cli("rewards", "award")
+    assert result.exit_code == 0 and "0 ledger entries added" in result.output
+    result = cli("signals", "scan")
+    assert result.exit_code == 0 and "0 hotspots raised or grown" in result.output

@@ -27,11 +27,15 @@ import_app = typer.Typer(help="Import areas and units.", no_args_is_help=True)
 export_app = typer.Typer(help="Export areas and units.", no_args_is_help=True)
 account_app = typer.Typer(help="Login accounts.", no_args_is_help=True)
 drills_app = typer.Typer(help="Readiness drills (拉动测试).", no_args_is_help=True)
+rewards_app = typer.Typer(help="Points and honours.", no_args_is_help=True)
+signals_app = typer.Typer(help="Hazard reports (弱信号) and hotspots.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(account_app, name="account")
 app.add_typer(drills_app, name="drills")
+app.add_typer(rewards_app, name="rewards")
+app.add_typer(signals_app, name="signals")
 
 console = Console(stderr=True)
 CLI_ADMIN = Principal(account_id=0, username="cli", role="city_admin")
@@ -403,3 +407,38 @@ def drills_results(
 
 if __name__ == "__main__":
     app()
+
+
+@rewards_app.command("award")
+def rewards_award() -> None:
+    """Add the points of every event not yet in the ledger (all history; the server does the last week)."""
+    from jiefang.rewards.rules import load_rules
+    from jiefang.rewards.service import award
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    try:
+        rules = load_rules(settings.rewards_rules_file)
+        with session_scope(_sessions(settings)) as session:
+            added = award(session, rules)
+    except DomainError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{added} ledger entries added")
+
+
+@signals_app.command("scan")
+def signals_scan() -> None:
+    """Run the hotspot scan now and list the hotspots raised or grown."""
+    from jiefang.reports.hotspots import scan
+
+    settings = Settings()
+    upgrade(settings.database_url)
+    with session_scope(_sessions(settings)) as session:
+        raised = scan(session, None, settings)
+        table = Table(title=f"{len(raised)} hotspots raised or grown")
+        for column in ("id", "group", "reports", "expected", "p", "lon", "lat"):
+            table.add_column(column)
+        for h in raised:
+            table.add_row(str(h.id), h.category_group, str(h.reports), f"{h.expected:.2f}", f"{h.p_value:.1e}",
+                          f"{h.lon:.5f}", f"{h.lat:.5f}")
+    Console().print(table)

@@ -62,6 +62,23 @@ class Settings(BaseSettings):
     voice_dir: Path = Field(default_factory=lambda: Path("var/voice").resolve(),
                             description="where push-to-talk transmissions are recorded")
     voice_max_tx_s: float = Field(default=60.0, gt=0, le=600, description="longest push-to-talk transmission")
+    upload_dir: Path = Field(default_factory=lambda: Path("var/uploads").resolve(),
+                             description="where hazard report photos are stored (local-disk photo store)")
+    photo_max_bytes: int = Field(default=8 * 1024 * 1024, gt=0, description="largest photo accepted")
+    photo_max_pixels: int = Field(default=40_000_000, gt=0, description="larger images are refused (pixel bombs)")
+    photo_max_side_px: int = Field(default=2560, ge=320, description="stored photos are scaled down to this")
+    report_max_photos: int = Field(default=6, ge=0, le=20, description="photos per hazard report")
+    report_sla_hours: dict[str, float] = Field(
+        default={"new": 2.0, "assigned": 8.0, "in_progress": 72.0},
+        description="hours a report may stay in each open status before it is flagged overdue")
+    hotspot_window_h: float = Field(default=24.0, gt=0, description="recent reports looked at by the hotspot scan")
+    hotspot_baseline_days: float = Field(default=28.0, gt=0, description="history a cell's recent count is compared to")
+    hotspot_h3_resolution: int = Field(default=8, ge=5, le=11, description="H3 cells of the scan (8: about 0.7 km²)")
+    hotspot_min_reports: int = Field(default=4, ge=2, description="fewest related reports that make a hotspot")
+    hotspot_false_alarm_rate: float = Field(default=0.01, gt=0, lt=1,
+                                            description="chance per scan of an alert on background alone")
+    rewards_rules_file: Path | None = Field(default=None, description="rewards rules YAML; shipped rules if unset")
+    insurance_remind_days: int = Field(default=30, ge=1, le=365, description="remind this long before cover ends")
     page_size_max: int = Field(default=500, gt=0)
     idempotency_ttl_s: float = Field(default=48 * 3600, gt=0,
                                      description="how long an Idempotency-Key and its stored answer are kept")

@@ -8,7 +8,11 @@ from jiefang.dispatch.models import Assignment, TierState
 from jiefang.drills.models import Drill
 from jiefang.duty.models import DutyAudit, DutyPost, DutySession, RosterAssignment, ServerSecret, Shift, UnitHelper
 from jiefang.incidents.models import AlarmDevice, Incident, IncidentEvent
+from jiefang.insurance.models import InsurancePolicy
+from jiefang.mediation.models import CaseParty, MediationCase, MediationSession
 from jiefang.people.models import Account, ApiToken, Member, MemberSkill
+from jiefang.reports.models import HazardReport, Hotspot, ReportPhoto, ReportUpdate
+from jiefang.rewards.models import Honour, PointEntry
 from jiefang.tracking.models import Fence, FenceEvent, TrackPoint
 from jiefang.units.models import Team, Unit, UnitEquipment
 from jiefang.voice.models import TalkGroup, TalkGroupMember, TalkMessage, Transmission
@@ -19,6 +23,7 @@ __all__ = [
     "ApiToken",
     "Area",
     "Assignment",
+    "CaseParty",
     "CommandReceipt",
     "Drill",
     "DutyAudit",
@@ -27,12 +32,21 @@ __all__ = [
     "Fence",
     "FenceEvent",
     "GroupCommand",
+    "HazardReport",
+    "Honour",
+    "Hotspot",
     "IdempotencyKey",
     "Incident",
     "IncidentEvent",
     "IndexScore",
+    "InsurancePolicy",
+    "MediationCase",
+    "MediationSession",
     "Member",
     "MemberSkill",
+    "PointEntry",
+    "ReportPhoto",
+    "ReportUpdate",
     "RosterAssignment",
     "ServerSecret",
     "Shift",

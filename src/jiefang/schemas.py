@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, ClassVar, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -15,7 +16,14 @@ def printable(value: str) -> str:
     return value
 
 
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` with UTC assumed when it names no zone."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 SafeStr = Annotated[str, AfterValidator(printable)]
+# A point in time; one without a zone is read as UTC (the database keeps only aware times).
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 # Printable text without surrounding whitespace. Stripping happens before the printable check, so
 # a length limit put on top (min_length=1) applies to the stripped text: "   " is not a name.
 CleanStr = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(printable)]

@@ -99,7 +99,8 @@ def test_check_out_by_scan_and_by_button_are_audited(client, member, post, sessi
     assert r.json()["check_out_reason"] == "manual"
     assert client.post("/api/duty/check-out", headers=member, json={}).status_code == 404
     with sessions() as s:
-        actions = [a.action for a in s.scalars(select(DutyAudit).order_by(DutyAudit.id))]
+        audits = s.scalars(select(DutyAudit).where(DutyAudit.action != "check_in_uninsured").order_by(DutyAudit.id))
+        actions = [a.action for a in audits]  # the demo member's cover lapsed: also flagged, see tests/insurance
     assert actions == ["check_in", "check_out", "check_in", "check_out"]
 
 

@@ -28,8 +28,15 @@ from jiefang.events import EventBus
 from jiefang.incidents.alarms import start_alarm_intake
 from jiefang.incidents.api import router as incidents_router
 from jiefang.incidents.playbooks import load_playbooks
+from jiefang.insurance.api import router as insurance_router
+from jiefang.mediation.api import router as mediation_router
 from jiefang.people.api import auth_router
 from jiefang.people.api import router as people_router
+from jiefang.reports.api import router as reports_router
+from jiefang.reports.open311 import router as open311_router
+from jiefang.reports.storage import LocalPhotoStore
+from jiefang.rewards.api import router as rewards_router
+from jiefang.rewards.rules import load_rules
 from jiefang.schemas import ERROR_RESPONSES
 from jiefang.tracking.api import router as tracking_router
 from jiefang.tracking.service import build_tracker, follow_duty
@@ -58,7 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()  # the long-lived picture just loaded need not be scanned by every full collection
         follow_duty(bus, app_.state.tracker, sessions)
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
-        tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher)
+        tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher,
+                                 app_.state.rewards_rules)
         app_.state.voice = VoiceHub(sessions, settings.voice_dir, settings.voice_max_tx_s)
         tasks.append(asyncio.create_task(background.every_in_loop(0.5, "voice expiry", app_.state.voice.expire)))
         app_.state.alarms = await asyncio.to_thread(start_alarm_intake, settings, sessions, app_.state.dispatcher)
@@ -79,11 +87,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.bus = bus
+    app.state.photos = LocalPhotoStore(settings.upload_dir)
+    app.state.rewards_rules = load_rules(settings.rewards_rules_file)
     app.add_middleware(IdempotencyMiddleware)  # inside gzip: answers are stored uncompressed
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
                    incidents_router, dispatch_router, drills_router, commands_router, voice_router,
+                   reports_router, open311_router, rewards_router, insurance_router, mediation_router,
                    overview.router, analytics_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)

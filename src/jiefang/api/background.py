@@ -1,23 +1,30 @@
 """Work the server does on its own clock: dispatch deadlines and arrivals, automatic check-out,
 keeping the live picture in step with the database, patrol-absence alerts, the positions feed of
-the map, track retention, readiness drills."""
+the map, track retention, readiness drills, hazard report deadlines and hotspot scans."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiefang.api.idempotency import purge_expired
 from jiefang.config import Settings
-from jiefang.db import session_scope
+from jiefang.db import session_scope, utcnow
 from jiefang.dispatch.service import Dispatcher, sweep
 from jiefang.drills.execution import advance
 from jiefang.duty.service import close_expired
 from jiefang.events import EventBus
+from jiefang.insurance.service import remind_expiring
+from jiefang.reports.hotspots import scan as scan_hotspots
+from jiefang.reports.service import flag_overdue
+from jiefang.rewards.rules import Rules
+from jiefang.rewards.service import award
 from jiefang.tracking.live import LiveTracker
 from jiefang.tracking.service import purge_track, raise_patrol_alerts, sync_on_duty
 
@@ -27,6 +34,11 @@ HOUSEKEEPING_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0
 DISPATCH_EVERY_S = 1.0
 DRILLS_EVERY_S = 2.0
+REPORTS_EVERY_S = 60.0
+HOTSPOTS_EVERY_S = 300.0
+AWARD_EVERY_S = 300.0
+INSURANCE_EVERY_S = 3600.0
+AWARD_LOOKBACK = timedelta(days=7)  # late events (a session closed a week later) still earn their points
 
 
 def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
@@ -87,8 +99,38 @@ def run_drills(sessions: sessionmaker[Session], dispatcher: Dispatcher, settings
         return advance(session, dispatcher, settings.drills_muster_min)
 
 
+def run_reports(sessions: sessionmaker[Session], bus: EventBus) -> int:
+    """Flag hazard reports past their SLA deadline; return how many."""
+    with session_scope(sessions) as session:
+        return flag_overdue(session, bus)
+
+
+def run_hotspots(sessions: sessionmaker[Session], bus: EventBus, settings: Settings) -> int:
+    """Scan recent hazard reports for hotspots; return how many were raised or grew."""
+    with session_scope(sessions) as session:
+        return len(scan_hotspots(session, bus, settings))
+
+
+def run_award(sessions: sessionmaker[Session], rules: Rules) -> int:
+    """Add the points of the last week's events not yet in the ledger; return how many entries."""
+    with session_scope(sessions) as session:
+        return award(session, rules, since=utcnow() - AWARD_LOOKBACK)
+
+
+def run_insurance_reminders(sessions: sessionmaker[Session], bus: EventBus, settings: Settings) -> int:
+    """Remind members, leaders and operators of cover ending soon; return how many reminders."""
+    today = utcnow().astimezone(ZoneInfo(settings.timezone)).date()
+    with session_scope(sessions) as session:
+        return remind_expiring(session, bus, today, settings.insurance_remind_days)
+
+
 def start(
-    sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, settings: Settings, dispatcher: Dispatcher
+    sessions: sessionmaker[Session],
+    tracker: LiveTracker,
+    bus: EventBus,
+    settings: Settings,
+    dispatcher: Dispatcher,
+    rules: Rules,
 ) -> list[asyncio.Task[None]]:
     """Start the background loops; return their tasks (cancel them at shutdown)."""
 
@@ -107,5 +149,9 @@ def start(
         (PURGE_EVERY_S, "track purge", purge),
         (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher)),
         (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings)),
+        (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus)),
+        (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings)),
+        (AWARD_EVERY_S, "rewards", lambda: run_award(sessions, rules)),
+        (INSURANCE_EVERY_S, "insurance reminders", lambda: run_insurance_reminders(sessions, bus, settings)),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

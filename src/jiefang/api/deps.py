@@ -15,6 +15,7 @@ from jiefang.errors import Forbidden, InvalidInput, Unauthorized
 from jiefang.events import EventBus
 from jiefang.people.access import Principal
 from jiefang.people.accounts import authenticate
+from jiefang.reports.storage import PhotoStore
 from jiefang.schemas import MAX_ID, SEARCH_PATTERN, BBox, PageParams
 from jiefang.tracking.live import LiveTracker
 
@@ -47,6 +48,10 @@ def get_dispatcher(request: Request) -> Dispatcher:
     return request.app.state.dispatcher
 
 
+def get_photo_store(request: Request) -> PhotoStore:
+    return request.app.state.photos
+
+
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 SearchQuery = Annotated[
@@ -58,6 +63,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 TrackerDep = Annotated[LiveTracker, Depends(get_tracker)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+PhotoStoreDep = Annotated[PhotoStore, Depends(get_photo_store)]
 
 
 def get_token(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from jiefang.duty.schemas import CheckIn, PostIn
 from jiefang.errors import Forbidden, InvalidInput, NotFound
 from jiefang.events import EventBus
 from jiefang.geo.projection import haversine_m
+from jiefang.insurance.service import has_cover
 from jiefang.people.access import Principal, can_manage_unit
 from jiefang.people.models import Member
 from jiefang.units.models import Unit
@@ -170,7 +172,14 @@ def check_in(
         _refuse(session, who, member.id, post.unit_id if post else None, exc)
         raise
     duty = _start(session, settings, who, member, post, as_helper, distance, data, now)
-    _announce(session, bus, "duty.check_in", duty)
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    uninsured = duty.checked_in_at == now and not has_cover(session, member.id, today)
+    if uninsured:
+        # flagged, not refused: audited, and the operators see it on the check-in event and in
+        # GET /api/insurance/uncovered-on-duty
+        _audit(session, who, "check_in_uninsured", member.id, duty.unit_id, session_id=duty.id)
+        session.commit()
+    _announce(session, bus, "duty.check_in", duty, uninsured=uninsured)
     return duty
 
 
@@ -233,13 +242,13 @@ def _start(
     return duty
 
 
-def _announce(session: Session, bus: EventBus | None, type_: str, duty: DutySession) -> None:
+def _announce(session: Session, bus: EventBus | None, type_: str, duty: DutySession, **extra: Any) -> None:
     """Publish a committed check-in or check-out for the board, the map and the live tracker."""
     if bus is None:
         return
     district_id = session.scalar(select(Unit.district_id).where(Unit.id == duty.unit_id))
     bus.publish(type_, member_id=duty.member_id, unit_id=duty.unit_id, district_id=district_id,
-                session_id=duty.id, reason=duty.check_out_reason)
+                session_id=duty.id, reason=duty.check_out_reason, **extra)
 
 
 def _close(session: Session, who: Principal | None, duty: DutySession, at: datetime, reason: str) -> None:

@@ -20,7 +20,8 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 
 def mount_web(app: FastAPI) -> None:
     """Mount the static files at /static, Leaflet under /static/vendor/, the page at GET /, the
-    compliance report at GET /compliance.html, the drills report at GET /drills.html and the member
+    compliance report at GET /compliance.html, the drills report at GET /drills.html, the hazard
+    reports page at GET /reports.html and the member
     app at GET /app (with its web manifest and its service worker, allowed to control /app although
     it lives below it).
 
@@ -57,6 +58,11 @@ def mount_web(app: FastAPI) -> None:
     def drills_report() -> FileResponse:
         """Return the readiness drills (拉动测试) report page."""
         return FileResponse(STATIC_DIR / "drills.html", headers=_NO_CACHE)
+
+    @app.get("/reports.html", include_in_schema=False)
+    def hazard_reports() -> FileResponse:
+        """Return the operators' page of hazard reports (弱信号) and hotspots."""
+        return FileResponse(STATIC_DIR / "reports.html", headers=_NO_CACHE)
 
     @app.get("/app", include_in_schema=False)
     def member_app() -> FileResponse:
