@@ -127,6 +127,8 @@ def test_track_is_kept_down_sampled_and_scoped(client, admin, member, leader, lo
         assert track.status_code == 200 and len(track.json()) == kept
     other_district = login("op-440111")
     assert client.get(f"/api/members/{member_id}/track", headers=other_district).status_code == 403
+    r = client.get(f"/api/members/{member_id}/track", headers=admin, params={"until": "0001-01-01T00:00:00Z"})
+    assert r.status_code == 422 and r.json()["message"]  # not a 500 from date arithmetic
 
 
 def test_entering_a_sensitive_area_raises_one_stored_event(client, admin, member, on_duty, sessions):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jiefang.api.deps import BusDep, IdPath, IdQuery, PrincipalDep, SessionDep, TrackerDep
 from jiefang.duty.schemas import Lat, Lon
+from jiefang.errors import InvalidInput
 from jiefang.schemas import DbId
 from jiefang.tracking import fencing, service
 from jiefang.tracking.schemas import (
@@ -88,7 +89,10 @@ def member_track(
 ) -> list[TrackPointOut]:
     """A member's kept track for after-action review (default: the last 24 hours)."""
     until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=1)
+    if since is None:
+        if until.year < 2:
+            raise InvalidInput("until: no track ends before the year 1")
+        since = until - timedelta(days=1)
     points = service.member_track(session, who, member_id, _aware(since), _aware(until), limit)
     return [TrackPointOut.model_validate(p) for p in points]
 
