@@ -412,3 +412,39 @@ def test_operator_console_and_member_phone_follow_one_incident_step_by_step(
         assert errors == []
     finally:
         desk.close()
+
+
+@pytest.mark.browser
+def test_member_reports_a_hazard_with_a_photo_and_sees_it_resolved(
+    phone: BrowserContext, scene: Scene, api: httpx.Client, live_server: LiveServer, tmp_path: Path
+) -> None:
+    import io
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 90, 30)).save(photo, "JPEG")
+    errors: list[str] = []
+    page = _open(phone, scene, errors)
+    _sign_in(page, live_server.password)
+    expect(page.get_by_test_id("report-category").locator("option").first).to_be_attached()
+    page.get_by_test_id("report-category").select_option("fire_hazard")
+    page.get_by_test_id("report-text").fill("楼道堆放杂物，堵塞消防通道")
+    page.get_by_test_id("report-photos").set_input_files(
+        files=[{"name": "hazard.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}])
+    page.get_by_test_id("report-submit").click()
+    mine = page.get_by_test_id("my-report")
+    expect(mine).to_have_count(1)
+    expect(mine).to_have_attribute("data-status", "new")
+    report_id = int(mine.get_attribute("data-report") or 0)
+    stored = call(api, "GET", f"/api/reports/{report_id}", scene.admin)
+    assert len(stored["photos"]) == 1 and stored["text"] == "楼道堆放杂物，堵塞消防通道"
+    assert abs(stored["lon"] - scene.lon) < 1e-4 and abs(stored["lat"] - scene.lat) < 1e-4  # the phone's fix
+
+    call(api, "POST", f"/api/reports/{report_id}/status", scene.admin, {"status": "in_progress"})
+    expect(mine).to_have_attribute("data-status", "in_progress")
+    call(api, "POST", f"/api/reports/{report_id}/status", scene.admin, {"status": "resolved", "note": "已清理"})
+    expect(mine).to_have_attribute("data-status", "resolved")  # live, without reloading
+    expect(mine).to_contain_text("已办结")
+    _shot(page, "hazard-resolved")
+    assert errors == []

@@ -9,15 +9,13 @@ import { LiveFeed } from "../live.js";
 import { Outbox, newKey } from "./queue.js";
 import { canScan, startScanner, tokenOf } from "./scanner.js";
 import { VoicePanel } from "../voice.js";
+import { HazardReports } from "./reports.js";
 
 const TOKEN_KEEP = "jiefang.member.token"; // survives closing the installed app, unlike sessionStorage
 const ME_KEEP = "jiefang.member.me";
 const FIX_EVERY_MS = 10_000;
 const FIX_MAX_AGE_MS = 120_000;
 const ACTIVE = new Set(["alerted", "accepted", "arrived"]);
-const INCIDENT_TYPES = ["public_order", "fire", "medical", "dispute", "traffic_accident", "violent_crime",
-  "missing_person"];
-
 const $ = (id) => document.getElementById(id);
 
 const state = {
@@ -697,6 +695,11 @@ function renderNetState() {
 
 // ---------------------------------------------------------------- sign-in and the live feed
 
+const hazards = new HazardReports({
+  form: $("report-form"), category: $("report-type"), text: $("report-text"), photos: $("report-photos"),
+  list: $("my-reports"), position: () => currentPosition(), notify,
+});
+
 const feed = new LiveFeed({
   onEvent: (event) => {
     switch (event.type) {
@@ -725,6 +728,9 @@ const feed = new LiveFeed({
         break;
       case "command.sent":
         commandArrived(event);
+        break;
+      case "report.status":
+        hazards.changed(event);
         break;
       case "duty.check_in":
       case "duty.check_out":
@@ -766,6 +772,7 @@ async function startApp() {
   document.body.dataset.ready = "true";
   renderAll();
   feed.start();
+  hazards.load();
   voice?.stop();
   voice = new VoicePanel();
   voice.mount($("voice-box"));
@@ -832,10 +839,7 @@ function renderAll() {
 function translate() {
   translateDocument();
   document.title = t("member.title");
-  const select = $("report-type");
-  const chosen = select.value || "public_order";
-  select.replaceChildren(...INCIDENT_TYPES.map((type) => el("option", { value: type, text: typeLabel(type) })));
-  select.value = chosen;
+  hazards.render();
   for (const card of cards.values()) card.notes.heading.textContent = t("member.notes.heading");
 }
 
@@ -860,12 +864,6 @@ function wire() {
   });
   $("sos-confirm").addEventListener("click", sendSos);
   $("sos-cancel").addEventListener("click", () => $("sos-dialog").close());
-  $("report-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const description = $("report-text").value.trim() || null;
-    reportHere("report", { type: $("report-type").value, description });
-    $("report-text").value = "";
-  });
   window.addEventListener("online", renderNetState);
   window.addEventListener("offline", renderNetState);
   document.addEventListener("pointerdown", unlockAudio, { once: true });

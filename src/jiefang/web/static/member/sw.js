@@ -3,13 +3,14 @@
 // from the cache when the network fails. API calls and the live socket are never cached: the
 // app's outbox handles actions taken offline.
 
-const CACHE = "jiefang-member-v2";
+const CACHE = "jiefang-member-v3";
 const SHELL = [
   "/app",
   "/app/manifest.webmanifest",
   "/static/member/member.js",
   "/static/member/queue.js",
   "/static/member/scanner.js",
+  "/static/member/reports.js",
   "/static/member/member.css",
   "/static/member/icon.svg",
   "/static/member/icon-192.png",
