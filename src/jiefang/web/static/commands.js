@@ -3,7 +3,7 @@
 
 import { epochSeconds, request } from "./api.js";
 import { PRIORITIES } from "./console-strings.js";
-import { button, choice, field, notice } from "./console.js";
+import { LoadedView, button, choice, field, notice } from "./console.js";
 import { CATEGORIES, formatNumber, formatTime, label, t } from "./i18n.js";
 import { describeError } from "./map.js";
 import { el } from "./panel.js";
@@ -16,32 +16,19 @@ function counts(title, entries, describe = (key) => key) {
 }
 
 /** What a selection holds, and the form to send it a group command. */
-export class SelectionView {
+export class SelectionView extends LoadedView {
   constructor(ctx, selection) {
-    this.ctx = ctx;
+    super(ctx, "selection");
     this.selection = selection;
-    this.name = "selection";
     this.result = null;
-    this.error = null;
-    this.load();
   }
 
   title() {
     return t("selection.title");
   }
 
-  async load() {
-    try {
-      this.result = await request("/api/selection", { method: "POST", body: this.selection });
-      this.error = null;
-    } catch (error) {
-      this.error = describeError(error);
-    }
-    if (!this.disposed) this.ctx.panel.render();
-  }
-
-  reload() {
-    this.load();
+  async fetch() {
+    this.result = await request("/api/selection", { method: "POST", body: this.selection });
   }
 
   render(body) {
@@ -79,8 +66,7 @@ export class SelectionView {
     try {
       const drills = await request("/api/drills/adhoc", { method: "POST", body: { selection: this.selection } });
       this.drilled = drills.length;
-      this.error = null;
-    } catch (error) {
+      } catch (error) {
       this.error = describeError(error);
     }
     this.ctx.panel.render();
@@ -114,39 +100,26 @@ export class SelectionView {
   }
 
   dispose() {
-    this.disposed = true;
+    super.dispose();
     this.ctx.draw.clear();
   }
 }
 
 /** A sent command and each recipient's receipt, kept current by command.receipt events. */
-export class CommandView {
+export class CommandView extends LoadedView {
   constructor(ctx, commandId) {
-    this.ctx = ctx;
+    super(ctx, "command");
     this.id = commandId;
-    this.name = "command";
     this.reopen = () => new CommandView(ctx, commandId);
     this.command = null;
-    this.error = null;
-    this.load();
   }
 
   title() {
     return t("command.title", { id: this.id });
   }
 
-  async load() {
-    try {
-      this.command = await request(`/api/commands/${this.id}`);
-      this.error = null;
-    } catch (error) {
-      this.error = describeError(error);
-    }
-    if (!this.disposed) this.ctx.panel.render();
-  }
-
-  reload() {
-    this.load();
+  async fetch() {
+    this.command = await request(`/api/commands/${this.id}`);
   }
 
   onEvent(event) {
@@ -188,37 +161,22 @@ export class CommandView {
       el("thead", {}, head), el("tbody", {}, ...rows)));
   }
 
-  dispose() {
-    this.disposed = true;
-  }
 }
 
 /** Commands sent in the operator's scope, newest first. */
-export class CommandListView {
+export class CommandListView extends LoadedView {
   constructor(ctx) {
-    this.ctx = ctx;
-    this.name = "commands";
+    super(ctx, "commands");
     this.reopen = () => new CommandListView(ctx);
     this.commands = null;
-    this.error = null;
-    this.load();
   }
 
   title() {
     return t("command.history");
   }
 
-  async load() {
-    try {
-      this.commands = await request("/api/commands?limit=50");
-    } catch (error) {
-      this.error = describeError(error);
-    }
-    if (!this.disposed) this.ctx.panel.render();
-  }
-
-  reload() {
-    this.load();
+  async fetch() {
+    this.commands = await request("/api/commands?limit=50");
   }
 
   onEvent(event) {
@@ -243,7 +201,4 @@ export class CommandListView {
     })));
   }
 
-  dispose() {
-    this.disposed = true;
-  }
 }

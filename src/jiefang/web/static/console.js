@@ -4,6 +4,7 @@
 
 import { el } from "./panel.js";
 import { t } from "./i18n.js";
+import { describeError } from "./map.js";
 import "./console-strings.js";
 
 /** Format seconds as m:ss (or h:mm:ss). */
@@ -42,6 +43,35 @@ export function button(textKey, onClick, attributes = {}, params = {}) {
 /** A paragraph for errors or notices inside a view (role=alert for errors). */
 export function notice(text, tone = "error") {
   return el("p", { class: `console-notice console-${tone}`, role: tone === "error" ? "alert" : "status" }, text);
+}
+
+/** A view that shows what it fetched: `fetch()` stores it; a failure is kept in `error`. It
+ * loads once it is built, again on `reload()` (a resync) and whenever a subclass calls `load()`. */
+export class LoadedView {
+  constructor(ctx, name) {
+    this.ctx = ctx;
+    this.name = name;
+    this.error = null;
+    queueMicrotask(() => this.load()); // after the subclass constructor has set its fields
+  }
+
+  async load() {
+    try {
+      await this.fetch();
+      this.error = null;
+    } catch (error) {
+      this.error = describeError(error);
+    }
+    if (!this.disposed) this.ctx.panel.render();
+  }
+
+  reload() {
+    this.load();
+  }
+
+  dispose() {
+    this.disposed = true;
+  }
 }
 
 export class ConsolePanel {

@@ -2,7 +2,7 @@
 // fence (电子围栏), list and delete fences, and count who is on duty by level with empty posts.
 
 import { request } from "./api.js";
-import { button, choice, field, notice } from "./console.js";
+import { LoadedView, button, choice, field, notice } from "./console.js";
 import { FENCE_KINDS, formatNumber, label, t } from "./i18n.js";
 import { describeError } from "./map.js";
 import { el } from "./panel.js";
@@ -59,31 +59,19 @@ export class FenceFormView {
 }
 
 /** The fences the operator may see, each with a delete button. */
-export class FenceListView {
+export class FenceListView extends LoadedView {
   constructor(ctx, message = null) {
-    this.ctx = ctx;
-    this.name = "fences";
+    super(ctx, "fences");
     this.message = message;
     this.fences = null;
-    this.error = null;
-    this.load();
   }
 
   title() {
     return t("fence.list");
   }
 
-  async load() {
-    try {
-      this.fences = await request("/api/fences");
-    } catch (error) {
-      this.error = describeError(error);
-    }
-    if (!this.disposed) this.ctx.panel.render();
-  }
-
-  reload() {
-    this.load();
+  async fetch() {
+    this.fences = await request("/api/fences");
   }
 
   onEvent(event) {
@@ -113,42 +101,26 @@ export class FenceListView {
     this.load();
   }
 
-  dispose() {
-    this.disposed = true;
-  }
 }
 
 /** How many are on duty per district, street, grid or unit, and the posts left empty. */
-export class BoardView {
+export class BoardView extends LoadedView {
   constructor(ctx, level = "district") {
-    this.ctx = ctx;
-    this.name = "board";
+    super(ctx, "board");
     this.level = level;
     this.reopen = () => new BoardView(ctx, this.level);
     this.board = null;
     this.empty = [];
-    this.error = null;
-    this.load();
   }
 
   title() {
     return t("board.title");
   }
 
-  async load() {
-    try {
-      [this.board, this.empty] = await Promise.all([
-        request(`/api/duty/board?level=${this.level}`), request("/api/duty/empty-posts"),
-      ]);
-      this.error = null;
-    } catch (error) {
-      this.error = describeError(error);
-    }
-    if (!this.disposed) this.ctx.panel.render();
-  }
-
-  reload() {
-    this.load();
+  async fetch() {
+    [this.board, this.empty] = await Promise.all([
+      request(`/api/duty/board?level=${this.level}`), request("/api/duty/empty-posts"),
+    ]);
   }
 
   onEvent(event) {
@@ -181,7 +153,7 @@ export class BoardView {
   }
 
   dispose() {
-    this.disposed = true;
+    super.dispose();
     clearTimeout(this.timer);
   }
 }
