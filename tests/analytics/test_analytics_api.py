@@ -13,6 +13,7 @@ from jiefang.drills.models import Drill
 from jiefang.duty.models import DutySession, RosterAssignment, Shift
 from jiefang.incidents.models import Incident
 from jiefang.people.models import Member
+from jiefang.reports.models import HazardReport
 from jiefang.units.models import Unit
 
 MONTH = "2026-10"
@@ -149,6 +150,9 @@ def test_index_of_a_district_recomputes_by_hand(client, admin, sessions) -> None
                         reported_at=when,
                     )
                 )
+        for status in ("resolved", "resolved", "in_progress", "rejected"):
+            s.add(HazardReport(category="fire_hazard", lon=units[0].lon, lat=units[0].lat, position_source="device",
+                               district_id=tianhe.id, status=status, created_at=october, updated_at=october))
         for status in ("passed", "passed", "passed", "failed", "cancelled"):
             s.add(
                 Drill(
@@ -173,8 +177,7 @@ def test_index_of_a_district_recomputes_by_hand(client, admin, sessions) -> None
     assert parts["participation"]["value"] == pytest.approx(len(on_duty) / active)
     assert parts["incident_trend"]["value"] == pytest.approx(1 - (2 / 4) / 2)
     assert parts["drill_pass"]["value"] == pytest.approx(3 / 4)  # the cancelled drill is not scored
-    assert parts["hazard_resolution"]["value"] is None and parts["hazard_resolution"]["effective_weight"] == 0
-    assert "not installed" in parts["hazard_resolution"]["detail"]
+    assert parts["hazard_resolution"]["value"] == pytest.approx(2 / 3)  # the rejected report is not counted
     # by hand: re-weight over the components with data, then the weighted mean × 100
     weights = {c.key: c.weight for c in load_components()}
     present = {k: p["value"] for k, p in parts.items() if p["value"] is not None}

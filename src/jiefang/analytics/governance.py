@@ -2,8 +2,8 @@
 
 Component values are gathered here from the domains that hold them (coverage from the cells and
 units, participation from duty sessions, 1-3-5 compliance from dispatch, incident trend from
-incidents, drill pass rate from drills); ``index.compose`` turns them into scores. Hazard
-resolution reads as "no data" until the signals domain exists, and is shown as left out.
+incidents, drill pass rate from drills, hazard resolution from the weak-signal reports);
+``index.compose`` turns them into scores.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from jiefang.incidents.models import Incident
 from jiefang.incidents.playbooks import Playbook
 from jiefang.people.access import CITY_ADMIN, Principal
 from jiefang.people.models import Member
+from jiefang.reports.models import HazardReport
 from jiefang.units.models import Unit
 
 Level = Literal["district", "street"]
-NO_DATA_DOMAINS = {"hazard_resolution": "signals"}  # components whose domain is not installed yet
 SCORED_DRILLS = ("passed", "failed")
 SYSTEM = Principal(account_id=0, username="system", role=CITY_ADMIN)  # the index reads city-wide
 
@@ -123,6 +123,7 @@ def gather(
         .group_by(inc_col),
     )
     drills_scored, drills_passed = _drill_counts(session, unit_col, period, tz)
+    reports_taken, reports_resolved = _report_counts(session, level, period)
     values: dict[int, dict[str, tuple[float | None, str]]] = {}
     for a in areas:
         passed, assessed = compliance.get(a.id, (0, 0))
@@ -140,9 +141,23 @@ def gather(
                 f"{drills_passed.get(a.id, 0)} / {drills_scored.get(a.id, 0)} drills passed in the month",
             ),
         }
-        for key, domain in NO_DATA_DOMAINS.items():
-            values[a.id][key] = (None, f"no data: the {domain} domain is not installed")
+        values[a.id]["hazard_resolution"] = (
+            rate(reports_resolved.get(a.id, 0), reports_taken.get(a.id, 0)),
+            f"{reports_resolved.get(a.id, 0)} / {reports_taken.get(a.id, 0)} hazard reports of the month resolved",
+        )
     return areas, values
+
+
+def _report_counts(session: Session, level: str, period: Period) -> tuple[dict[int, int], dict[int, int]]:
+    """Return per area the hazard reports filed in the month and taken up (not rejected), and those resolved."""
+    col = HazardReport.district_id if level == "district" else HazardReport.street_id
+    base = (
+        select(col, func.count(HazardReport.id))
+        .where(HazardReport.created_at >= period.since, HazardReport.created_at < period.until,
+               HazardReport.status != "rejected")
+        .group_by(col)
+    )
+    return _counts(session, base), _counts(session, base.where(HazardReport.status == "resolved"))
 
 
 def _drill_counts(
