@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import xstatic.pkg.leaflet as xstatic_leaflet
@@ -16,6 +17,18 @@ MANIFEST_MEDIA_TYPE = "application/manifest+json"
 
 # The page is small and changes with each release: always revalidate it.
 _NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+# The report pages beside the command centre: 1-3-5 compliance, coverage analytics (hex map by
+# hour, gaps, placement, index), readiness drills (拉动测试), hazard reports (弱信号) and hotspots.
+REPORT_PAGES = ("compliance.html", "analytics.html", "drills.html", "reports.html")
+
+
+def _page(name: str) -> Callable[[], FileResponse]:
+    def serve() -> FileResponse:
+        return FileResponse(STATIC_DIR / name, headers=_NO_CACHE)
+
+    return serve
 
 
 def mount_web(app: FastAPI) -> None:
@@ -44,25 +57,8 @@ def mount_web(app: FastAPI) -> None:
         """Return the command-centre page."""
         return FileResponse(STATIC_DIR / "index.html", headers=_NO_CACHE)
 
-    @app.get("/compliance.html", include_in_schema=False)
-    def compliance_report() -> FileResponse:
-        """Return the 1-3-5 compliance report page."""
-        return FileResponse(STATIC_DIR / "compliance.html", headers=_NO_CACHE)
-
-    @app.get("/analytics.html", include_in_schema=False)
-    def analytics_page() -> FileResponse:
-        """Return the coverage analytics page (hex map by hour, gaps, placement, index)."""
-        return FileResponse(STATIC_DIR / "analytics.html", headers=_NO_CACHE)
-
-    @app.get("/drills.html", include_in_schema=False)
-    def drills_report() -> FileResponse:
-        """Return the readiness drills (拉动测试) report page."""
-        return FileResponse(STATIC_DIR / "drills.html", headers=_NO_CACHE)
-
-    @app.get("/reports.html", include_in_schema=False)
-    def hazard_reports() -> FileResponse:
-        """Return the operators' page of hazard reports (弱信号) and hotspots."""
-        return FileResponse(STATIC_DIR / "reports.html", headers=_NO_CACHE)
+    for page in REPORT_PAGES:
+        app.add_api_route(f"/{page}", _page(page), methods=["GET"], include_in_schema=False)
 
     @app.get("/app", include_in_schema=False)
     def member_app() -> FileResponse:

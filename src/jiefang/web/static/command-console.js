@@ -6,7 +6,7 @@ import { CommandListView, CommandView, SelectionView } from "./commands.js";
 import { ConsolePanel, Toolbar, button, choice, field, notice } from "./console.js";
 import { BoardView, FenceFormView, FenceListView } from "./fence-editor.js";
 import { SKILLS, areaName, label, t } from "./i18n.js";
-import { IncidentDetailView, IncidentLayer, IncidentListView, NewIncidentView } from "./incidents.js";
+import { INCIDENT_EVENTS, IncidentDetailView, IncidentLayer, IncidentListView, NewIncidentView } from "./incidents.js";
 import { DrawTool } from "./draw.js";
 import { VoicePanel } from "./voice.js";
 import { describeError } from "./map.js";
@@ -230,7 +230,7 @@ export class CommandConsole {
 
   receive(event) {
     if (!this.enabled) return;
-    if (/^(incident\.|dispatch\.)/.test(event.type)) this.ctx.layer.schedule();
+    if (INCIDENT_EVENTS.test(event.type)) this.ctx.layer.schedule();
     this.ctx.panel.receive(event);
   }
 

@@ -3,8 +3,10 @@
 // Charts are small hand-drawn SVG; the map is the vendored Leaflet (global `L`) with district outlines.
 
 import * as api from "./api.js";
-import { ACCOUNT_ROLES, LANGUAGES, label, language, setLanguage, t } from "./i18n.js";
-import { chart, day, describeError, downloadCsv, number, pageStrings, percent, row, svg } from "./report.js";
+import { ACCOUNT_ROLES, LANGUAGES, label, language, t } from "./i18n.js";
+import {
+  chart, day, describeError, groupName as sharedGroupName, number, pageStrings, percent, row, setStatus, startReportPage, svg,
+} from "./report.js";
 
 const STRINGS = {
   zh: {
@@ -99,8 +101,7 @@ function seconds(value) {
 }
 
 function groupName(group) {
-  const name = language() === "en" ? group.name_en || group.name : group.name;
-  return name || group.code || c("unassigned");
+  return sharedGroupName(group, c("unassigned"));
 }
 
 // ---- charts -------------------------------------------------------------------------------
@@ -278,14 +279,6 @@ function renderWeak(units) {
 
 // ---- page ---------------------------------------------------------------------------------
 
-function setStatus(text, tone = "info", link = false) {
-  const status = $("#report-status");
-  status.hidden = !text;
-  status.dataset.tone = tone;
-  status.replaceChildren(text ?? "");
-  if (link) status.append(" ", Object.assign(document.createElement("a"), { href: "/", textContent: c("signInLink") }));
-}
-
 function render() {
   document.documentElement.lang = LANGUAGES[language()].htmlLang;
   document.title = c("title");
@@ -349,32 +342,5 @@ async function load() {
   }
 }
 
-async function exportCsv() {
-  const failed = await downloadCsv(`/api/drills/summary.csv?${query($("#group-by").value)}`, "drills.csv");
-  if (failed) setStatus(t("error.generic", { status: failed }), "error");
-}
-
-function askToSignIn() {
-  $("#report-body").hidden = true;
-  setStatus(c("signIn"), "info", true);
-}
-
-api.onUnauthorized(askToSignIn);
-$("#lang-switch").addEventListener("click", () => {
-  setLanguage(language() === "zh" ? "en" : "zh");
-  render();
-});
-$("#group-by").addEventListener("change", load);
-$("#window-days").addEventListener("change", load);
-$("#export-csv").addEventListener("click", () => exportCsv().catch((error) => setStatus(describeError(error), "error")));
-
-render();
-if (api.getToken()) {
-  api.request("/api/auth/me").then((me) => {
-    state.me = me;
-    render();
-  }).catch((error) => console.warn("could not read the signed-in user", error));
-  load();
-} else {
-  askToSignIn();
-}
+const csv = (groupBy) => [`/api/drills/summary.csv?${query(groupBy)}`, "drills.csv"];
+startReportPage({ state, render, load, csv, c });

@@ -12,7 +12,8 @@ import { el } from "./panel.js";
 const OPEN_LIMIT = 200;
 const REFRESH_MS = 250; // events come in bursts (a wave of alerts): fetch once per burst
 const RING_STYLE = { color: "#b45309", weight: 1.5, fill: false, dashArray: "4 6", interactive: false };
-const INCIDENT_EVENTS = /^(incident\.|dispatch\.)/;
+/** Events that change an incident or its responders. */
+export const INCIDENT_EVENTS = /^(incident\.|dispatch\.)/;
 const ACTIVE = ["alerted", "accepted", "arrived"];
 
 export function typeName(types, type) {

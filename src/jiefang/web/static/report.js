@@ -2,7 +2,7 @@
 // Each page keeps its own strings ({zh, en}); the sign-in is the command centre's (token in sessionStorage).
 
 import * as api from "./api.js";
-import { LANGUAGES, language, t } from "./i18n.js";
+import { LANGUAGES, language, setLanguage, t } from "./i18n.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -77,4 +77,56 @@ export async function downloadCsv(path, fallbackName) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
   return null;
+}
+
+/** Show a message in the page's status line (none: hide it); `signInLinkText` adds a sign-in link. */
+export function setStatus(text, tone = "info", signInLinkText = null) {
+  const status = document.querySelector("#report-status");
+  status.hidden = !text;
+  status.dataset.tone = tone;
+  status.replaceChildren(text ?? "");
+  if (signInLinkText) {
+    status.append(" ", Object.assign(document.createElement("a"), { href: "/", textContent: signInLinkText }));
+  }
+}
+
+/** An area's or group's name in the selected language, its code, or `unassigned`. */
+export function groupName(group, unassigned) {
+  const name = language() === "en" ? group.name_en || group.name : group.name;
+  return name || group.code || unassigned;
+}
+
+/**
+ * Wire a report page and load it: sign-in (the command centre's token), language switch,
+ * the #group-by and #window-days selectors, CSV export of `csv(groupBy)` → [path, file name].
+ * `c` is the page's strings (signIn, signInLink); `state.me` receives the signed-in account.
+ */
+export function startReportPage({ state, render, load, csv, c }) {
+  const $ = (selector) => document.querySelector(selector);
+  const askToSignIn = () => {
+    $("#report-body").hidden = true;
+    setStatus(c("signIn"), "info", c("signInLink"));
+  };
+  const exportCsv = async () => {
+    const failed = await downloadCsv(...csv($("#group-by").value));
+    if (failed) setStatus(t("error.generic", { status: failed }), "error");
+  };
+  api.onUnauthorized(askToSignIn);
+  $("#lang-switch").addEventListener("click", () => {
+    setLanguage(language() === "zh" ? "en" : "zh");
+    render();
+  });
+  $("#group-by").addEventListener("change", load);
+  $("#window-days").addEventListener("change", load);
+  $("#export-csv").addEventListener("click", () => exportCsv().catch((error) => setStatus(describeError(error), "error")));
+  render();
+  if (!api.getToken()) {
+    askToSignIn();
+    return;
+  }
+  api.request("/api/auth/me").then((me) => {
+    state.me = me;
+    render();
+  }).catch((error) => console.warn("could not read the signed-in user", error));
+  load();
 }
