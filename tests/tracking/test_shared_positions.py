@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 
 from jiefang.api.app import create_app
 from jiefang.config import Settings
-from jiefang.tracking.redis_store import RedisPositionStore
 
 
 @pytest.fixture
-def shared(settings: Settings, redis_url: str) -> Iterator[tuple[TestClient, TestClient]]:
+def shared(settings: Settings, redis_url: str, redis_prefix: str) -> Iterator[tuple[TestClient, TestClient]]:
     """Two app instances on one database and one Redis namespace of this test alone."""
-    prefix = f"jftest{uuid.uuid4().hex[:10]}"
-    both = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": prefix})
+    both = settings.model_copy(update={"redis_url": redis_url, "redis_prefix": redis_prefix})
     with TestClient(create_app(both)) as one, TestClient(create_app(both)) as two:
         yield one, two
-    client = redis.Redis.from_url(redis_url)
-    RedisPositionStore(client, f"{prefix}:duty").clear()
-    client.close()
 
 
 def _login(client: TestClient, username: str, password: str) -> dict[str, str]:

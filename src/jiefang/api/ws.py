@@ -116,7 +116,7 @@ async def hub(websocket: WebSocket) -> None:
             return
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
-    unsubscribe = bus.subscribe(deliver)
+    unsubscribe = bus.subscribe(deliver, remote=True)  # a client hears of every worker's events
     try:
         await _send(websocket, {"type": "hello", "seq": bus.last_seq, "role": who.role, "username": who.username})
         if since is not None:
