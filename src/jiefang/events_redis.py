@@ -35,7 +35,7 @@ from jiefang.events import Event, EventBus
 
 log = logging.getLogger(__name__)
 LIVE_KEEP = 1000  # snapshots a slow listener may still catch up on
-READ_BLOCK_MS = 1000
+READ_BLOCK_MS = 250  # also how long closing waits for the listener
 READ_COUNT = 500
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # listener back-off after a Redis error
 UNSHARED_RESYNC_S = 60.0  # after a locally numbered event, replays say "reload" this long
@@ -154,6 +154,8 @@ class RedisEventBus(EventBus):
                 replies = cast(Replies, self._reader.xread(
                     cast(dict[Any, Any], cursor), count=READ_COUNT, block=READ_BLOCK_MS))
             except redis.RedisError as exc:
+                if self._stop.is_set():
+                    break
                 pause = RETRY_S[min(failures, len(RETRY_S) - 1)]
                 failures += 1
                 log.warning("reading other workers' events failed (%s); retrying in %.1f s", exc, pause)

@@ -40,3 +40,21 @@ def test_position_sent_through_one_instance_is_found_through_another(shared, set
     # and the fix reaches the other instance's live picture through the database on demand
     assert two.post("/api/positions", headers=member, json={**fix, "t": fix["t"] + 10}).json()["status"] == [
         "accepted"]
+
+
+def _eventually(check, what: str, within_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_check_in_and_out_through_one_instance_reach_the_others_tracker_at_once(shared, settings, post):
+    one, two = shared  # the tracker follows other workers' duty events: no wait for the 30 s sync
+    member = _login(one, "member-demo", settings.demo_password)
+    r = one.post("/api/duty/check-in", headers=member, json={"token": post.token, "lon": post.lon, "lat": post.lat})
+    member_id = r.json()["member_id"]
+    tracker = two.app.state.tracker
+    _eventually(lambda: tracker.is_on_duty(member_id), "the check-in to reach the other instance")
+    assert one.post("/api/duty/check-out", headers=member, json={}).status_code == 200
+    _eventually(lambda: not tracker.is_on_duty(member_id), "the check-out to reach the other instance")

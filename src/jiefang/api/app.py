@@ -54,8 +54,8 @@ def _leases(settings: Settings) -> Leases | None:
     """Return this worker's leases on the shared background jobs (None without Redis: one process)."""
     if not settings.redis_url:
         return None
-    return Leases(quick_client(settings.redis_url), settings.redis_prefix, background.SHARED_JOBS,
-                  settings.lease_ttl_s)
+    jobs = background.SHARED_JOBS + (("alarms",) if settings.mqtt_host else ())
+    return Leases(quick_client(settings.redis_url), settings.redis_prefix, jobs, settings.lease_ttl_s)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,14 +75,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()  # the long-lived picture just loaded need not be scanned by every full collection
         follow_duty(bus, app_.state.tracker, sessions)
         bus.start()
-        leases = _leases(settings)
+        app_.state.leases = leases = _leases(settings)  # None in one process
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
         tasks = background.start(sessions, app_.state.tracker, bus, settings, app_.state.dispatcher,
                                  app_.state.rewards_rules, leases)
         keeper = None if leases is None else asyncio.create_task(leases.keep())
         app_.state.voice = VoiceHub(sessions, settings.voice_dir, settings.voice_max_tx_s)
         tasks.append(asyncio.create_task(background.every_in_loop(0.5, "voice expiry", app_.state.voice.expire)))
-        app_.state.alarms = await asyncio.to_thread(start_alarm_intake, settings, sessions, app_.state.dispatcher)
+        if leases is None:
+            app_.state.alarms = await asyncio.to_thread(start_alarm_intake, settings, sessions, app_.state.dispatcher)
+        else:  # one worker at a time subscribes: a broker drops a client whose id connects twice
+            app_.state.alarms = None
+            tasks.append(asyncio.create_task(background.while_leased(
+                lambda: start_alarm_intake(settings, sessions, app_.state.dispatcher),
+                lambda: leases.holds("alarms"), leases.ttl_s / 3)))
         yield
         if app_.state.alarms is not None:
             app_.state.alarms.stop()

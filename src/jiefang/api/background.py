@@ -8,7 +8,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,6 +91,28 @@ async def every_in_loop(period_s: float, what: str, work: Callable[[], Awaitable
             await work()
         except Exception:
             log.exception("%s failed; will retry", what)
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+async def while_leased(start_service: Callable[[], Stoppable | None], holds: Callable[[], bool],
+                       period_s: float) -> None:
+    """Keep a service (the MQTT alarm intake) running in this worker only while it holds the
+    service's lease: started when the lease is taken (again, if starting failed), stopped when lost."""
+    service: Stoppable | None = None
+    try:
+        while True:
+            if holds() and service is None:
+                service = await asyncio.to_thread(start_service)
+            elif not holds() and service is not None:
+                await asyncio.to_thread(service.stop)
+                service = None
+            await asyncio.sleep(period_s)
+    finally:
+        if service is not None:
+            service.stop()
 
 
 def run_dispatch(sessions: sessionmaker[Session], dispatcher: Dispatcher) -> dict[str, int]:
