@@ -33,16 +33,16 @@ class EventBus:
 
     def __init__(self, keep: int = 5000) -> None:
         self._lock = threading.Lock()
-        self._handlers: list[tuple[Handler, bool]] = []  # handler, wants other workers' events
+        self._handlers: list[tuple[Handler, bool, bool]] = []  # handler, wants this/other workers' events
         self._recent: deque[Event] = deque(maxlen=keep)
         self._seq = itertools.count(1)
         self._last = 0  # number of the latest event, kept or not
         self._evicted = 0  # number of the latest kept event pushed out of the window
 
-    def subscribe(self, handler: Handler, *, remote: bool = False) -> Callable[[], None]:
-        """Call ``handler`` with every event published from now on (with ``remote``, also with the
-        events of other workers, when there are any); return the unsubscribe function."""
-        entry = (handler, remote)
+    def subscribe(self, handler: Handler, *, local: bool = True, remote: bool = False) -> Callable[[], None]:
+        """Call ``handler`` with every event published from now on: this worker's (``local``) and
+        other workers' (``remote``, when there are any); return the unsubscribe function."""
+        entry = (handler, local, remote)
         with self._lock:
             self._handlers.append(entry)
 
@@ -76,9 +76,9 @@ class EventBus:
         return event
 
     def _hand_out(self, event: Event, *, remote: bool) -> None:
-        """Call the subscribers (only those wanting them, for a remote event); log failures."""
+        """Call the subscribers wanting this worker's (other workers', if ``remote``) events; log failures."""
         with self._lock:
-            handlers = [h for h, wants_remote in self._handlers if wants_remote or not remote]
+            handlers = [h for h, local, remote_too in self._handlers if (remote_too if remote else local)]
         for handler in handlers:
             try:
                 handler(event)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,17 +27,11 @@ from jiefang.incidents.models import IncidentEvent
 from jiefang.units.models import Unit
 
 from .conftest import give_logins, put_crew_on_duty  # type: ignore[import-not-found]
-from .test_crash import _quick_playbooks  # type: ignore[import-not-found]
+from .test_crash import _free_port, _quick_playbooks  # type: ignore[import-not-found]
 
 START_TIMEOUT_S = 60.0
 LEASE_TTL_S = 2.0  # a killed worker's jobs move within this (plus a refresh period)
 WAIT_S = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _start_worker(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:

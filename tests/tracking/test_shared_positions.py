@@ -58,3 +58,18 @@ def test_check_in_and_out_through_one_instance_reach_the_others_tracker_at_once(
     _eventually(lambda: tracker.is_on_duty(member_id), "the check-in to reach the other instance")
     assert one.post("/api/duty/check-out", headers=member, json={}).status_code == 200
     _eventually(lambda: not tracker.is_on_duty(member_id), "the check-out to reach the other instance")
+
+
+def test_fence_drawn_and_retired_through_one_instance_is_evaluated_by_the_other(shared, settings, post):
+    one, two = shared
+    admin = _login(one, "admin", settings.demo_password)
+    fence = {"name": "共享敏感区", "kind": "sensitive_area", "center_lon": post.lon, "center_lat": post.lat,
+             "radius_m": 300}
+    r = one.post("/api/fences", headers=admin, json=fence)
+    assert r.status_code == 201, r.text
+    fence_id = r.json()["id"]
+    tracker, district_id = two.app.state.tracker, r.json()["district_id"]
+    assert district_id is not None
+    _eventually(lambda: tracker.fence_scope(fence_id)[0] == district_id, "the fence to reach the other instance")
+    assert one.delete(f"/api/fences/{fence_id}", headers=admin).status_code == 200
+    _eventually(lambda: tracker.fence_scope(fence_id)[0] is None, "the retirement to reach the other instance")

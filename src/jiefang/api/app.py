@@ -41,6 +41,7 @@ from jiefang.rewards.api import router as rewards_router
 from jiefang.rewards.rules import load_rules
 from jiefang.schemas import ERROR_RESPONSES
 from jiefang.tracking.api import router as tracking_router
+from jiefang.tracking.fencing import follow_fences
 from jiefang.tracking.service import build_tracker, follow_duty
 from jiefang.units.api import router as units_router
 from jiefang.voice.api import router as voice_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app_.state.tracker = build_tracker(session, settings)
         gc.freeze()  # the long-lived picture just loaded need not be scanned by every full collection
         follow_duty(bus, app_.state.tracker, sessions)
+        follow_fences(bus, app_.state.tracker, sessions)
         bus.start()
         app_.state.leases = leases = _leases(settings)  # None in one process
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))
