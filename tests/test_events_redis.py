@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -59,10 +60,19 @@ def test_event_published_in_one_worker_reaches_remote_subscribers_of_the_other_w
     assert b.last_seq == received["seq"] + 1 and on_a.get(timeout=WAIT_S)["type"] == "duty.check_in"
 
 
-def test_numbers_are_global_and_increasing_across_workers(two):
+def test_numbers_are_global_and_increasing_across_workers(two, redis_url, redis_prefix):
     a, b = two
     seqs = [bus.publish("x", n=i)["seq"] for i, bus in enumerate([a, b, a, b, b, a])]
     assert seqs == list(range(seqs[0], seqs[0] + 6))
+    assert _bus(redis_url, redis_prefix).last_seq == seqs[-1]  # a worker just started knows the latest
+
+
+def test_payload_redis_cannot_encode_natively_is_sent_as_text(two):
+    a, b = two
+    got = _collect(b, remote=True)
+    when = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    a.publish("x", at_local=when)
+    assert _next(got)["at_local"] == str(when)
 
 
 def test_replay_is_served_by_any_worker_and_skips_snapshots(two):

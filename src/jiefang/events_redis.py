@@ -87,9 +87,9 @@ class RedisEventBus(EventBus):
         local subscribers; return it. Redis down: numbered and delivered here only (logged)."""
         body: dict[str, Any] = {"type": type_, "at": datetime.now(UTC).isoformat(), **payload}
         try:
+            text = json.dumps(body, ensure_ascii=False, default=str)  # as a client would read it
             seq = int(self._script(keys=self._keys, args=[
-                "1" if keep else "0", self._keep_n, self.origin, json.dumps(body, ensure_ascii=False), LIVE_KEEP,
-                uuid.uuid4().hex]))
+                "1" if keep else "0", self._keep_n, self.origin, text, LIVE_KEEP, uuid.uuid4().hex]))
         except redis.RedisError as exc:
             with self._lock:
                 seq = self._last + 1
@@ -116,11 +116,28 @@ class RedisEventBus(EventBus):
         recent_gap = time.monotonic() - self._unshared_at < UNSHARED_RESYNC_S
         return events, int(evicted or 0) <= seq <= int(last or 0) and not recent_gap
 
+    @property
+    def last_seq(self) -> int:
+        """Return the number of the latest event of any worker (this worker's latest if Redis fails)."""
+        try:
+            shared = int(self._redis.get(self._keys[0]) or 0)
+        except redis.RedisError:
+            shared = 0
+        with self._lock:
+            return max(self._last, shared)
+
     def start(self) -> None:
-        """Start the listener thread handing other workers' events to the local subscribers."""
+        """Start the listener thread handing other workers' events to the local subscribers: every
+        event published after this returns (or, if Redis is away now, after it is reached)."""
         if self._listener is None:
             self._stop.clear()
-            self._listener = threading.Thread(target=self._listen, name="events-from-redis", daemon=True)
+            try:
+                here = self._position()
+            except redis.RedisError as exc:
+                log.warning("other workers' events not read until Redis answers: %s", exc)
+                here = None
+            self._listener = threading.Thread(target=self._listen, args=(here,), name="events-from-redis",
+                                              daemon=True)
             self._listener.start()
 
     def close(self) -> None:
@@ -134,16 +151,19 @@ class RedisEventBus(EventBus):
         with self._lock:
             self._last = max(self._last, seq)
 
-    def _listen(self) -> None:
-        cursor: dict[str, str] | None = None
-        epoch: Any = None  # None: Redis held no event yet when we looked
+    def _position(self) -> tuple[Any, dict[str, str]]:
+        """Return Redis's epoch (None before any event) and the read cursor of "from now on"."""
+        epoch, last = cast(list[Any], self._reader.mget(self._keys[4], self._keys[0]))
+        start = f"{int(last or 0)}-0"
+        return epoch, {self._keys[1]: start, self._keys[2]: start}
+
+    def _listen(self, here: tuple[Any, dict[str, str]] | None) -> None:
+        epoch, cursor = here if here is not None else (None, None)
         failures = 0
         while not self._stop.is_set():
             try:
                 if cursor is None:  # first connection: from now on, not the history
-                    epoch, last = cast(list[Any], self._reader.mget(self._keys[4], self._keys[0]))
-                    start = f"{int(last or 0)}-0"
-                    cursor = {self._keys[1]: start, self._keys[2]: start}
+                    epoch, cursor = self._position()
                 elif failures and (now := self._reader.get(self._keys[4])) != epoch:
                     # a new epoch: every event there is came after we looked (none then, or Redis
                     # restarted empty and numbers began again), so read them all
