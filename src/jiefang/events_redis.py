@@ -34,7 +34,7 @@ from redis.retry import Retry
 from jiefang.events import Event, EventBus
 
 log = logging.getLogger(__name__)
-LIVE_KEEP = 1000  # snapshots a slow listener may still catch up on
+LIVE_KEEP = 200  # snapshots a slow listener may catch up on (seconds of them; each may be large)
 READ_BLOCK_MS = 250  # also how long closing waits for the listener
 READ_COUNT = 500
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # listener back-off after a Redis error

@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app_.state.alarms.stop()
         for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # the alarm intake stops as its task ends
         if keeper is not None and leases is not None:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
