@@ -7,7 +7,8 @@ from, whichever worker it reconnects to), a small capped stream of the snapshots
 (``:evicted``), and a random ``:epoch`` set with the first event, by which a listener sees that
 Redis lost its data (restarted empty) and numbering began again. One Lua script numbers an event
 and appends it, so stream order is number order; an entry's id is ``<seq>-0`` and a replay is
-one XRANGE from ``since + 1``.
+one XRANGE from ``since + 1``. The script touches keys derived from the prefix: on Redis Cluster
+put a hash tag in the prefix (``jf:{ev}``) to keep them in one slot.
 
 Local subscribers are still called synchronously in ``publish``. A listener thread reads both
 streams (XREAD BLOCK) and hands the other workers' events to the subscribers that asked for them
