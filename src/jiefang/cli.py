@@ -456,6 +456,7 @@ def simulate(
     url: Annotated[str, typer.Option(help="api: the server's base URL")] = "http://127.0.0.1:8000",
     speed: Annotated[float, typer.Option(min=1.0, max=3600.0, help="api: simulated seconds per real second")] = 60.0,
     members: Annotated[int, typer.Option(min=1, max=5000, help="api: member clients driven (a sample)")] = 40,
+    incidents_per_hour: Annotated[float, typer.Option(min=0.0, max=10_000.0, help="api: simulated")] = 60.0,
     username: Annotated[str, typer.Option(help="api: city admin account")] = "admin",
     password: Annotated[str, typer.Option(help="api: its password", envvar="JIEFANG_SIMULATE_PASSWORD")] = "",
 ) -> None:
@@ -469,7 +470,8 @@ def simulate(
             from jiefang.simulation.driver import DriverOptions, run_api_study
 
             run_api_study(console, DriverOptions(url=url, scale=scale, hours=hours, seed=seed, speed=speed,
-                                                 members=members, username=username, password=password), out)
+                                                 members=members, username=username, password=password,
+                                                 incidents_per_hour=incidents_per_hour), out)
         else:
             raise typer.BadParameter("mode must be des or api", param_hint="--mode")
     except DomainError as exc:

@@ -34,7 +34,7 @@ from jiefang.dispatch.service import RADIUS_GROWTH, tier_need
 from jiefang.geo.travel import TravelModel
 from jiefang.incidents.playbooks import Playbook, load_playbooks
 from jiefang.simulation.city import CITY_PROJECTION, SyntheticCity
-from jiefang.simulation.results import percentiles, summarise, tier_figures
+from jiefang.simulation.results import percentiles, summarise, tier_figures, tier_time_s
 from jiefang.simulation.workload import (
     HOUR_S,
     DutyPlan,
@@ -301,12 +301,7 @@ class CityDay:
     def _result(self) -> DayResult:
         for case in self.cases:
             for k, spec in enumerate(case.book.tiers):
-                if k == 0:
-                    when = case.first_action[0]
-                else:
-                    arrived = sorted(case.arrivals[k])
-                    when = arrived[spec.responders - 1] if len(arrived) >= spec.responders else math.inf
-                when = 0.0 if spec.responders == 0 else when
+                when = tier_time_s(spec.tier, spec.responders, case.first_action[k], case.arrivals[k])
                 self.time_s[case.index, k] = when
                 self.passed[case.index, k] = when <= spec.deadline_s
         return DayResult(self.incidents, self.passed, self.time_s, self.nearest_m, self.on_duty_by_hour,

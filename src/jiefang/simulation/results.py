@@ -31,6 +31,17 @@ def percentiles(values: NDArray[np.float64]) -> dict[str, float | None]:
                                                                                        strict=True)}
 
 
+def tier_time_s(tier: str, needed: int, first_action_s: float, arrivals_s: Sequence[float]) -> float:
+    """Return when a tier was met, as ``dispatch.compliance`` judges it: self-rescue at its first
+    acceptance or arrival, later tiers when their ``needed``-th responder arrived (inf: never)."""
+    if needed == 0:
+        return 0.0
+    if tier == "self_rescue":
+        return first_action_s
+    arrived = sorted(arrivals_s)
+    return arrived[needed - 1] if len(arrived) >= needed else math.inf
+
+
 def tier_figures(passed: NDArray[np.bool_], times_s: NDArray[np.float64]) -> dict[str, Any]:
     """Return per tier the share passed and the response-time percentiles of ``(n, 3)`` arrays."""
     n = passed.shape[0]

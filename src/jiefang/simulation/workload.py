@@ -202,26 +202,43 @@ def draw_incidents(rng: np.random.Generator, city: SyntheticCity, workload: Work
     ux, uy = unit_xy(city)
     district = unit_district(city)
     core = np.array([BY_CODE[c].core for c in city.districts.code])[district]
-    weight = np.where(core, CORE_WEIGHT, 1.0)
-    weight /= weight.sum()
     share = city_share(city)
+    rates = {k: v * share for k, v in workload.daily_rates.items()}
+    return draw_incidents_around(rng, ux, uy, np.where(core, CORE_WEIGHT, 1.0), district, rates, hours)
+
+
+def draw_incidents_at(rng: np.random.Generator, lon: NDArray[np.float64], lat: NDArray[np.float64],
+                      weight: NDArray[np.float64], district: NDArray[np.int64], daily_rates: dict[str, float],
+                      hours: float, start_hour: int = 0) -> Incidents:
+    """Return incidents around sites given in WGS84 degrees (see ``draw_incidents_around``)."""
+    x, y = CITY_PROJECTION.to_xy(lon, lat)
+    return draw_incidents_around(rng, x, y, weight, district, daily_rates, hours, start_hour)
+
+
+def draw_incidents_around(rng: np.random.Generator, site_x: NDArray[np.float64], site_y: NDArray[np.float64],
+                          weight: NDArray[np.float64], district: NDArray[np.int64], daily_rates: dict[str, float],
+                          hours: float, start_hour: int = 0) -> Incidents:
+    """Return the incidents from ``start_hour`` for ``hours`` at and around sites (projected metres)
+    chosen by ``weight``, ``daily_rates`` per type spread over the hours by ``HOURLY_PROFILE``;
+    ``site_unit`` indexes the sites, ``t_s`` counts seconds from midnight."""
+    p = weight / weight.sum()
     times: list[NDArray[np.float64]] = []
     types: list[str] = []
-    for kind, per_day in sorted(workload.daily_rates.items()):
+    for kind, per_day in sorted(daily_rates.items()):
         profile = HOURLY_PROFILE.get(kind, _FLAT)
-        hourly = per_day * share * profile / profile.sum()
-        for h in range(int(np.ceil(hours))):
-            span = min(1.0, hours - h)
+        hourly = per_day * profile / profile.sum()
+        for h in range(start_hour, start_hour + int(np.ceil(hours))):
+            span = min(1.0, start_hour + hours - h)
             n = rng.poisson(hourly[h % 24] * span)
             times.append((h + rng.random(n) * span) * HOUR_S)
             types += [kind] * n
     t = np.concatenate(times) if times else np.empty(0)
     n = t.size
-    site = rng.choice(ux.size, size=n, p=weight)
+    site = rng.choice(site_x.size, size=n, p=p)
     at_site = rng.random(n) < AT_SITE
     sd = np.where(at_site, AT_SITE_SD_M, AROUND_SITE_SD_M)
-    x = ux[site] + rng.standard_normal(n) * sd
-    y = uy[site] + rng.standard_normal(n) * sd
+    x = site_x[site] + rng.standard_normal(n) * sd
+    y = site_y[site] + rng.standard_normal(n) * sd
     order = np.argsort(t, kind="stable")
     return Incidents(t_s=t[order], type=[types[i] for i in order], x=x[order], y=y[order],
                      site_unit=np.where(at_site, site, -1)[order], district=district[site][order])
