@@ -115,7 +115,8 @@ class ApiDriver:
                    **kw: Any) -> httpx.Response | None:
         """Send one request, timed under ``group``; return the response or None on a network error.
 
-        Statuses other than 2xx and ``expected`` count as errors."""
+        Statuses other than 2xx count as errors, except ``expected`` ones (e.g. 409 for an alert
+        that timed out before the member answered), which are counted as refused."""
         started = time.perf_counter()
         try:
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -123,8 +124,8 @@ class ApiDriver:
         except httpx.HTTPError as exc:
             self.load.record(group, time.perf_counter() - started, f"{type(exc).__name__}")
             return None
-        failed = not r.is_success and r.status_code not in expected
-        self.load.record(group, time.perf_counter() - started, str(r.status_code) if failed else None)
+        outcome = None if r.is_success else str(r.status_code)
+        self.load.record(group, time.perf_counter() - started, outcome, refused=r.status_code in expected)
         return r
 
     async def login(self, username: str, password: str) -> str | None:
@@ -244,9 +245,9 @@ class ApiDriver:
         await self.clock.sleep(b.ack_median_s * math.exp(b.ack_sigma * rng.standard_normal()))
         aid = alert["assignment_id"]
         if u < b.silent_p + b.decline_p or m.target is not None:  # busy at another scene: declines
-            await self.call("POST", f"/api/alerts/{aid}/decline", m.token, "answer")
+            await self.call("POST", f"/api/alerts/{aid}/decline", m.token, "answer", (409,))
             return
-        r = await self.call("POST", f"/api/alerts/{aid}/accept", m.token, "answer")
+        r = await self.call("POST", f"/api/alerts/{aid}/accept", m.token, "answer", (409,))
         if r is None or not r.is_success:
             return
         m.origin = self.position(m)
@@ -255,7 +256,7 @@ class ApiDriver:
         leave = self.clock.now()
         m.target = (alert["lon"], alert["lat"], leave, leave + eta)
         await self.clock.sleep(eta)
-        await self.call("POST", f"/api/alerts/{aid}/arrived", m.token, "answer")
+        await self.call("POST", f"/api/alerts/{aid}/arrived", m.token, "answer", (409,))
         await self.clock.sleep(b.on_scene_median_s)
         m.target = None
 
@@ -289,7 +290,7 @@ class ApiDriver:
 
     async def _close_later(self, incident_id: int) -> None:
         await self.clock.sleep(self.o.close_after_s)
-        await self.call("POST", f"/api/incidents/{incident_id}/close", self.admin, "incident",
+        await self.call("POST", f"/api/incidents/{incident_id}/close", self.admin, "incident", (409,),
                         json={"outcome": "resolved"})
 
     # ---- the run -------------------------------------------------------------------------------
@@ -306,9 +307,9 @@ class ApiDriver:
             self.stop.set()
             await asyncio.gather(*clients, return_exceptions=True)
             self.load.finish()
-            details = [await self._detail(inc["id"]) for inc in self.incidents]
+            details = [(inc["hour"], await self._detail(inc["id"])) for inc in self.incidents]
             await self._finish()
-        return self.figures([d for d in details if d is not None])
+        return self.figures([(hour, d) for hour, d in details if d is not None])
 
     async def _detail(self, incident_id: int) -> dict[str, Any] | None:
         r = await self.call("GET", f"/api/incidents/{incident_id}", self.admin, "report")
@@ -317,14 +318,16 @@ class ApiDriver:
     async def _finish(self) -> None:
         """Close what is still open and take the members off duty."""
         for inc in self.incidents:
-            await self.call("POST", f"/api/incidents/{inc['id']}/close", self.admin, "report",
+            await self.call("POST", f"/api/incidents/{inc['id']}/close", self.admin, "report", (409,),
                             json={"outcome": "resolved"})
         for m in self.members:
             await self.call("POST", "/api/duty/check-out", m.token, "check-in", json={})
 
-    def figures(self, details: list[dict[str, Any]]) -> dict[str, Any]:
-        """Return server-measured and scaled compliance, and the load figures."""
-        n = len(details)
+    def figures(self, hour_details: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """Return server-measured and scaled compliance, and the load figures, from each incident's
+        hour and detail."""
+        n = len(hour_details)
+        details = [d for _, d in hour_details]
         times = [_tier_times(d) for d in details]
         server_passed = np.zeros((n, 3), dtype=bool)
         for i, d in enumerate(details):
@@ -333,13 +336,14 @@ class ApiDriver:
         server_s = np.array([[real for real, _ in t] for t in times], dtype=float).reshape(n, 3)
         deadlines = np.array([[deadline for _, deadline in t] for t in times], dtype=float).reshape(n, 3)
         scaled_s = server_s * self.o.speed
-        hour = np.array([inc["hour"] for inc in self.incidents[:n]], dtype=np.int64)
+        hour = np.array([h for h, _ in hour_details], dtype=np.int64)
         server = summarise(server_passed, server_s, hour, {})
         scaled = summarise(scaled_s <= deadlines, scaled_s, hour, {})
         created = {inc["id"]: inc["real"] for inc in self.incidents}
         seen = np.array([at - created[i] for i, at in self.alerts_seen if i in created]) * 1000
         return {
-            "mode": "api", "url": self.o.url, "speed": self.o.speed, "hours": self.o.hours, "seed": self.o.seed,
+            "mode": "api", "url": self.o.url, "scale": self.o.scale, "speed": self.o.speed, "hours": self.o.hours,
+            "seed": self.o.seed,
             "members": len(self.members), "incidents": n,
             "answered": int(sum(1 for d in details if any(a["status"] in ("accepted", "arrived")
                                                           for a in d["assignments"]))),

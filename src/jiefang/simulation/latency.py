@@ -16,6 +16,7 @@ class LoadRecorder:
     def __init__(self) -> None:
         self._latency_s: dict[str, list[float]] = defaultdict(list)
         self._errors: dict[str, Counter[str]] = defaultdict(Counter)
+        self._refused: Counter[str] = Counter()
         self._started: float | None = None
         self._wall_s = 0.0
 
@@ -27,10 +28,13 @@ class LoadRecorder:
         if self._started is not None:
             self._wall_s = time.perf_counter() - self._started
 
-    def record(self, group: str, latency_s: float, error: str | None) -> None:
-        """Record one request: its latency and, when it failed, the status code or exception name."""
+    def record(self, group: str, latency_s: float, error: str | None, *, refused: bool = False) -> None:
+        """Record one request: its latency and, when it failed, the status code or exception name;
+        ``refused``: an answer the protocol allows (e.g. 409 for an alert already timed out), not an error."""
         self._latency_s[group].append(latency_s)
-        if error is not None:
+        if refused:
+            self._refused[group] += 1
+        elif error is not None:
             self._errors[group][error] += 1
 
     def figures(self) -> dict[str, Any]:
@@ -39,11 +43,13 @@ class LoadRecorder:
         rows: dict[str, Any] = {}
         for group in sorted(set(self._latency_s) | set(self._errors)):
             rows[group] = self._row(np.array(self._latency_s[group]), self._errors[group], wall)
+            rows[group]["refused"] = self._refused[group]
         everything = np.concatenate([np.array(v) for v in self._latency_s.values()]) if self._latency_s else np.empty(0)
         total: Counter[str] = Counter()
         for c in self._errors.values():
             total.update(c)
-        return {"wall_s": round(self._wall_s, 2), "groups": rows, "total": self._row(everything, total, wall)}
+        return {"wall_s": round(self._wall_s, 2), "groups": rows,
+                "total": {**self._row(everything, total, wall), "refused": sum(self._refused.values())}}
 
     @staticmethod
     def _row(latency_s: np.ndarray, errors: Counter[str], wall_s: float) -> dict[str, Any]:
@@ -59,10 +65,10 @@ class LoadRecorder:
     def table(figures: dict[str, Any]) -> Table:
         """Return a rich table of ``figures()``."""
         table = Table(title=f"load over {figures['wall_s']} s (real)")
-        for col in ("requests", "count", "per s", "p50 ms", "p99 ms", "errors"):
+        for col in ("requests", "count", "per s", "p50 ms", "p99 ms", "errors", "refused (409)"):
             table.add_column(col, justify="left" if col == "requests" else "right")
         for name, row in [*figures["groups"].items(), ("total", figures["total"])]:
             errors = ", ".join(f"{k}×{v}" for k, v in row["error_kinds"].items())
             table.add_row(name, str(row["requests"]), f"{row['per_s']:.1f}", str(row["p50_ms"]), str(row["p99_ms"]),
-                          f"{row['errors']}" + (f" ({errors})" if errors else ""))
+                          f"{row['errors']}" + (f" ({errors})" if errors else ""), str(row["refused"]))
         return table
