@@ -457,6 +457,7 @@ def simulate(
     speed: Annotated[float, typer.Option(min=1.0, max=3600.0, help="api: simulated seconds per real second")] = 60.0,
     members: Annotated[int, typer.Option(min=1, max=5000, help="api: member clients driven (a sample)")] = 40,
     incidents_per_hour: Annotated[float, typer.Option(min=0.0, max=10_000.0, help="api: simulated")] = 60.0,
+    start_hour: Annotated[int, typer.Option(min=0, max=23, help="api: simulated time of day to start at")] = 9,
     username: Annotated[str, typer.Option(help="api: city admin account")] = "admin",
     password: Annotated[str, typer.Option(help="api: its password", envvar="JIEFANG_SIMULATE_PASSWORD")] = "",
 ) -> None:
@@ -471,7 +472,8 @@ def simulate(
 
             run_api_study(console, DriverOptions(url=url, scale=scale, hours=hours, seed=seed, speed=speed,
                                                  members=members, username=username, password=password,
-                                                 incidents_per_hour=incidents_per_hour), out)
+                                                 incidents_per_hour=incidents_per_hour, start_hour=start_hour),
+                          out)
         else:
             raise typer.BadParameter("mode must be des or api", param_hint="--mode")
     except DomainError as exc:

@@ -15,7 +15,7 @@ from jiefang.cli import app
 from jiefang.errors import InvalidInput
 from jiefang.simulation.city import CITY_PROJECTION
 from jiefang.simulation.des import day_figures, nearest_responder_m, simulate_day
-from jiefang.simulation.workload import Workload, apply_what_if, draw_incidents, plan_duty
+from jiefang.simulation.workload import Workload, apply_what_if, draw_incidents, plan_duty, shift_window
 from jiefang.tracking.index import OnDutyMember, PositionIndex
 
 SIDE_M = 20_000.0
@@ -129,3 +129,20 @@ def test_cli_refuses_a_bad_what_if_with_a_message() -> None:
     result = CliRunner().invoke(app, ["simulate", "--scale", "small", "--what-if", "weather=bad"])
     assert result.exit_code == 2
     assert "what-if must be key=value" in result.output
+
+
+@pytest.mark.parametrize("role, start_hour, hours, expected", [
+    ("leader", 9, 1.0, (0.0, math.inf)),  # 08:00–18:00 covers the window
+    ("leader", 17, 2.0, (0.0, 3_600.0)),  # goes off at 18:00, an hour in
+    ("leader", 6, 3.0, (7_200.0, math.inf)),  # comes on at 08:00, two hours in
+    ("leader", 20, 4.0, None),  # not on duty in the evening
+])
+def test_shift_window_is_the_part_of_the_shift_inside_the_window(role, start_hour, hours, expected) -> None:  # type: ignore[no-untyped-def]
+    assert shift_window(np.random.default_rng(0), role, start_hour, hours) == expected
+
+
+def test_night_shift_wraps_past_midnight() -> None:
+    rng = np.random.default_rng(0)
+    windows = {shift_window(rng, "guard", 23, 2.0) for _ in range(50)}
+    # 16–24 ends at midnight, 00–08 starts then, 08–16 misses 23:00–01:00
+    assert windows == {(0.0, 3_600.0), (3_600.0, math.inf), None}

@@ -4,7 +4,9 @@ and WebSocket API only (nothing here calls into the server's code).
 An admin account picks a sample of members near each other (units in a bounding box, a few
 members each), creates or reuses a login for each (``sim-m<member id>``) and reads the QR token
 of each unit's duty post the way a leader's page does (creating a post when the unit has none).
-Each member client then checks in with that token, sends a fix every 10–30 simulated seconds,
+Each member client checks in with that token when its shift starts (a shift drawn from the
+roster pattern of ``workload.SHIFTS`` for its role; members whose shift misses the window are not
+sampled) and out when it ends, sends a fix every 10–30 simulated seconds,
 listens on ``/api/ws`` for its alerts, accepts or declines after its delay (``Behaviour``), moves
 towards the scene at walking or e-bike speed and confirms arrival. An operator (the admin)
 creates incidents from the space-time Poisson model around the sample's sites and closes them
@@ -42,7 +44,7 @@ from jiefang.geo.travel import TravelModel
 from jiefang.incidents.playbooks import TIER_ORDER
 from jiefang.simulation.latency import LoadRecorder
 from jiefang.simulation.results import save_charts, save_json, summarise, tier_table, tier_time_s
-from jiefang.simulation.workload import HOUR_S, Behaviour, Workload, draw_incidents_at
+from jiefang.simulation.workload import HOUR_S, Behaviour, Workload, draw_incidents_at, shift_window
 
 TIANHE_CORE = (113.30, 23.10, 113.40, 23.16)  # min lon, min lat, max lon, max lat
 
@@ -91,6 +93,10 @@ class SimMember:
     e_bike: bool = False
     target: tuple[float, float, float, float] | None = None  # lon, lat, leave at, arrive at (sim s)
     origin: tuple[float, float] = (0.0, 0.0)
+    post_token: str = ""
+    on_s: float = 0.0  # shift inside the window, sim seconds from its start (off: inf = to the end)
+    off_s: float = math.inf
+    off_duty: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ApiDriver:
@@ -161,16 +167,28 @@ class ApiDriver:
         post_token = await self._post_token(unit)
         if post_token is None:
             return
-        for m in staff[: min(self.o.per_unit, self.o.members - len(self.members))]:
+        taken = 0
+        for m in staff:
+            if len(self.members) >= self.o.members or taken >= self.o.per_unit:
+                break
+            window = shift_window(self.rng, m["role"], self.o.start_hour, self.o.hours)
+            if window is None:  # not rostered in this window
+                continue
             token = await self._member_login(m["id"])
             if token is None:
                 continue
-            sim = SimMember(m["id"], unit["id"], unit["lon"], unit["lat"], token,
-                            e_bike=bool(self.rng.random() < self.o.behaviour.e_bike_share))
-            r = await self.call("POST", "/api/duty/check-in", token, "check-in",
-                                json={"token": post_token, "lon": unit["lon"], "lat": unit["lat"], "accuracy_m": 10})
-            if r is not None and r.is_success:
+            sim = SimMember(m["id"], unit["id"], unit["lon"], unit["lat"], token, post_token=post_token,
+                            e_bike=bool(self.rng.random() < self.o.behaviour.e_bike_share),
+                            on_s=window[0], off_s=window[1])
+            if sim.on_s > 0 or await self.check_in(sim):
                 self.members.append(sim)
+                taken += 1
+
+    async def check_in(self, m: SimMember) -> bool:
+        """Scan the post's code where the member stands; return whether they are on duty."""
+        r = await self.call("POST", "/api/duty/check-in", m.token, "check-in",
+                            json={"token": m.post_token, "lon": m.lon, "lat": m.lat, "accuracy_m": 10})
+        return r is not None and r.is_success
 
     async def _post_token(self, unit: dict[str, Any]) -> str | None:
         r = await self.call("GET", f"/api/units/{unit['id']}/posts", self.admin, "setup")
@@ -203,14 +221,33 @@ class ApiDriver:
         angle = 2 * math.pi * t / 900 + m.member_id
         return m.lon + 0.0008 * math.cos(angle), m.lat + 0.0008 * math.sin(angle)  # ~80 m loop
 
+    async def member_client(self, m: SimMember) -> None:
+        """Go on duty at the shift's start, send fixes and answer alerts, go off duty at its end."""
+        if m.on_s > 0:
+            await _wait_or_stop(self.stop, (m.on_s - self.clock.now()) / self.o.speed)
+            if self.stop.is_set() or not await self.check_in(m):
+                return
+        loops = [asyncio.create_task(self.send_fixes(m)), asyncio.create_task(self.listen(m))]
+        if math.isfinite(m.off_s):
+            await _wait_or_stop(self.stop, (m.off_s - self.clock.now()) / self.o.speed)
+        else:
+            await self.stop.wait()
+        m.off_duty.set()
+        await asyncio.gather(*loops, return_exceptions=True)
+        if not self.stop.is_set():
+            await self.call("POST", "/api/duty/check-out", m.token, "check-in", json={})
+
+    def _stopped(self, m: SimMember) -> bool:
+        return self.stop.is_set() or m.off_duty.is_set()
+
     async def send_fixes(self, m: SimMember) -> None:
         rng = np.random.default_rng([self.o.seed, m.member_id])
-        while not self.stop.is_set():
+        while not self._stopped(m):
             lon, lat = self.position(m)
             await self.call("POST", "/api/positions", m.token, "position",
                             json={"lon": lon, "lat": lat, "t": time.time(), "accuracy_m": 10})
             wait = max(float(rng.uniform(10, 30)) / self.o.speed, self.o.min_fix_real_s)
-            await _wait_or_stop(self.stop, wait)
+            await _wait_or_stop(m.off_duty, wait)
 
     async def listen(self, m: SimMember) -> None:
         """Hold the member's WebSocket; answer each alert in its own task."""
@@ -220,7 +257,7 @@ class ApiDriver:
         try:
             async with connect(ws_url) as ws:
                 await ws.send(json.dumps({"type": "auth", "token": m.token}))
-                while not self.stop.is_set():
+                while not self._stopped(m):
                     try:
                         raw = await asyncio.wait_for(ws.recv(), 0.5)
                     except TimeoutError:
@@ -300,11 +337,13 @@ class ApiDriver:
         limits = httpx.Limits(max_connections=2 * self.o.members + 10, max_keepalive_connections=self.o.members + 10)
         async with httpx.AsyncClient(base_url=self.o.url, timeout=30, limits=limits) as self.http:
             await self.setup()
-            self.console.print(f"{len(self.members)} member clients on duty in {len({m.unit_id for m in self.members})}"
-                               f" units; playing {self.o.hours:g} h at ×{self.o.speed:g}")
+            on_now = sum(m.on_s == 0 for m in self.members)
+            self.console.print(f"{len(self.members)} member clients in {len({m.unit_id for m in self.members})} units"
+                               f" ({on_now} on duty at the start, the rest per their shifts); "
+                               f"playing {self.o.hours:g} h from {self.o.start_hour:02d}:00 at ×{self.o.speed:g}")
             self.load.start()
             self.clock = Clock(self.o.speed)
-            clients = [asyncio.create_task(f(m)) for m in self.members for f in (self.send_fixes, self.listen)]
+            clients = [asyncio.create_task(self.member_client(m)) for m in self.members]
             await self.operate()
             self.stop.set()
             await asyncio.gather(*clients, return_exceptions=True)
@@ -323,7 +362,7 @@ class ApiDriver:
             await self.call("POST", f"/api/incidents/{inc['id']}/close", self.admin, "report", (409,),
                             json={"outcome": "resolved"})
         for m in self.members:
-            await self.call("POST", "/api/duty/check-out", m.token, "check-in", json={})
+            await self.call("POST", "/api/duty/check-out", m.token, "check-in", (404,), json={})
 
     def figures(self, hour_details: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
         """Return server-measured and scaled compliance, and the load figures, from each incident's

@@ -23,6 +23,7 @@ Pure and seeded: the same city, workload and seed always give the same day.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -292,6 +293,21 @@ def _on_duty_intervals(starts_h: NDArray[np.float64], lengths_h: NDArray[np.floa
         keep = on < limit
         out.append((r[keep], on[keep], np.minimum(off[keep], limit)))
     return out
+
+
+def shift_window(rng: np.random.Generator, role: str, start_hour: float, hours: float) -> tuple[float, float] | None:
+    """Draw a shift for a member of ``role`` (``SHIFTS``) and return the part of it inside the
+    window of ``hours`` from ``start_hour``, as (on, off) seconds from the window's start (off is
+    inf when the shift outlasts the window); None when the shift misses the window."""
+    _, templates = SHIFTS.get(role, SHIFTS["volunteer"])
+    start, length = (float(v) for v in _shift_choice(rng, templates, 1)[0])
+    end = start + length
+    w0, w1 = start_hour, start_hour + hours
+    for a, b in ((start - 24, end - 24), (start, end), (start + 24, end + 24)):  # yesterday's, today's, tomorrow's
+        if a < w1 and b > w0:
+            off = math.inf if b >= w1 else (b - w0) * HOUR_S
+            return max(a - w0, 0.0) * HOUR_S, off
+    return None
 
 
 def plan_duty(rng: np.random.Generator, city: SyntheticCity, workload: Workload, hours: float) -> DutyPlan:
