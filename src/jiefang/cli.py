@@ -470,6 +470,10 @@ def simulate(
         elif mode == "api":
             from jiefang.simulation.driver import DriverOptions, run_api_study
 
+            if what_if:
+                raise typer.BadParameter("what-if options change the in-process model: use them with --mode des",
+                                         param_hint="--what-if")
+
             run_api_study(console, DriverOptions(url=url, scale=scale, hours=hours, seed=seed, speed=speed,
                                                  members=members, username=username, password=password,
                                                  incidents_per_hour=incidents_per_hour, start_hour=start_hour),

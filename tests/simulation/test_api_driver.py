@@ -87,3 +87,13 @@ def test_api_mode_without_a_password_says_so() -> None:
     assert result.exit_code == 2
     assert "admin password" in result.output
 
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--url", "ftp://example.org", "--password", "x"], "http:// or https://"),
+    (["--what-if", "decline=0.2", "--password", "x"], "with --mode des"),
+])
+def test_api_mode_refuses_bad_options_with_a_message(args: list[str], message: str) -> None:
+    result = CliRunner().invoke(app, ["simulate", "--mode", "api", *args])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -432,6 +432,8 @@ def run_api_study(console: Console, options: DriverOptions, out: Path | None) ->
         raise InvalidInput("give the admin password: --password or JIEFANG_SIMULATE_PASSWORD")
     if options.scale not in ("small", "city"):
         raise InvalidInput("scale must be small or city")
+    if not options.url.startswith(("http://", "https://")):
+        raise InvalidInput(f"--url must be an http:// or https:// address, got {options.url!r}")
     figures = asyncio.run(ApiDriver(options, console).run())
     scaled_times = np.array(figures.pop("_scaled_times"), dtype=float).reshape(-1, 3)
     console.print(f"{figures['incidents']} incidents created, {figures['answered']} answered by the "
