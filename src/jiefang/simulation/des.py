@@ -8,7 +8,8 @@ members going on and off duty and moves everyone on duty to their latest reporte
 incidents; answers (accept after a delay, decline, or silence until the tier's acknowledgement
 timeout, which alerts the next best); arrivals after the travel time; release after the time
 spent on scene. A tier still short searches again every ``SHORT_RETRY_S`` until its deadline,
-as the server's sweep does. A member alerted is busy (out of the index) until they decline,
+as the server's sweep does. An incident not placed at a unit's site is at the nearest site within
+``SITE_RADIUS_M``, as intake decides. A member alerted is busy (out of the index) until they decline,
 time out silently, or finish at the scene.
 
 Compliance is judged as ``dispatch.compliance`` does: self-rescue passes when a self-rescue
@@ -28,11 +29,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from jiefang.dispatch.selection import Candidate, select_tier
 from jiefang.dispatch.service import RADIUS_GROWTH, tier_need
 from jiefang.geo.travel import TravelModel
 from jiefang.incidents.playbooks import Playbook, load_playbooks
+from jiefang.incidents.service import SITE_RADIUS_M
 from jiefang.simulation.city import CITY_PROJECTION, SyntheticCity
 from jiefang.simulation.results import percentiles, summarise, tier_figures, tier_time_s
 from jiefang.simulation.workload import (
@@ -42,6 +45,7 @@ from jiefang.simulation.workload import (
     Workload,
     draw_incidents,
     plan_duty,
+    unit_xy,
 )
 from jiefang.tracking.index import OnDutyMember, PositionIndex, PositionStore
 
@@ -92,6 +96,7 @@ class _Case:
     active: list[int] = field(default_factory=lambda: [0, 0, 0])
     first_action: list[float] = field(default_factory=lambda: [math.inf] * 3)
     arrivals: list[list[float]] = field(default_factory=lambda: [[], [], []])
+    retrying: list[bool] = field(default_factory=lambda: [False, False, False])  # a search again is due
 
 
 @dataclass
@@ -129,6 +134,7 @@ class CityDay:
         self.alerted = np.zeros(n, dtype=np.int64)
         self.books = load_playbooks()
         self.store = PositionIndex(CITY_PROJECTION)
+        self.sites = cKDTree(np.column_stack(unit_xy(city)))
         self.on_duty = np.zeros(n, dtype=bool)
         self.busy = np.zeros(n, dtype=bool)
         self.unit = city.members.unit
@@ -192,6 +198,9 @@ class CityDay:
         inc = self.incidents
         lon, lat = (float(v[0]) for v in CITY_PROJECTION.to_lonlat(inc.x[i:i + 1], inc.y[i:i + 1]))
         site = int(inc.site_unit[i])
+        if site < 0:  # as intake does: an incident this near a unit's site is at that unit
+            distance, nearest = self.sites.query((inc.x[i], inc.y[i]))
+            site = int(nearest) if distance <= SITE_RADIUS_M else -1
         book = self.books[inc.type[i]]
         case = _Case(i, t, lon, lat, site + 1 if site >= 0 else None, book,
                      radius_m=[s.search_radius_m for s in book.tiers])
@@ -213,7 +222,8 @@ class CityDay:
             if missing <= 0 or case.radius_m[k] >= spec.max_radius_m:
                 break
             case.radius_m[k] = min(case.radius_m[k] * RADIUS_GROWTH, spec.max_radius_m)
-        if missing > 0 and t + SHORT_RETRY_S <= case.t0 + spec.deadline_s:
+        if missing > 0 and not case.retrying[k] and t + SHORT_RETRY_S <= case.t0 + spec.deadline_s:
+            case.retrying[k] = True
             self._push(t + SHORT_RETRY_S, Kind.RETRY, (case, k))
 
     def _alert(self, case: _Case, k: int, c: Candidate, t: float) -> None:
@@ -295,8 +305,10 @@ class CityDay:
         return self._result()
 
     def _retry(self, payload: tuple[_Case, int], t: float) -> None:
+        case, k = payload
         self.counts["retries"] += 1
-        self._fill(payload[0], payload[1], t)
+        case.retrying[k] = False
+        self._fill(case, k, t)
 
     def _result(self) -> DayResult:
         for case in self.cases:
