@@ -164,9 +164,10 @@ class ApiDriver:
         staff = [m for m in (r.json()["items"] if r is not None and r.is_success else []) if m["status"] == "active"]
         if not staff:
             return
-        post_token = await self._post_token(unit)
-        if post_token is None:
+        post = await self._post_token(unit)
+        if post is None:
             return
+        post_token, post_lon, post_lat = post
         taken = 0
         for m in staff:
             if len(self.members) >= self.o.members or taken >= self.o.per_unit:
@@ -177,7 +178,7 @@ class ApiDriver:
             token = await self._member_login(m["id"])
             if token is None:
                 continue
-            sim = SimMember(m["id"], unit["id"], unit["lon"], unit["lat"], token, post_token=post_token,
+            sim = SimMember(m["id"], unit["id"], post_lon, post_lat, token, post_token=post_token,
                             e_bike=bool(self.rng.random() < self.o.behaviour.e_bike_share),
                             on_s=window[0], off_s=window[1])
             if sim.on_s > 0 or await self.check_in(sim):
@@ -190,7 +191,9 @@ class ApiDriver:
                             json={"token": m.post_token, "lon": m.lon, "lat": m.lat, "accuracy_m": 10})
         return r is not None and r.is_success
 
-    async def _post_token(self, unit: dict[str, Any]) -> str | None:
+    async def _post_token(self, unit: dict[str, Any]) -> tuple[str, float, float] | None:
+        """Return the QR token of the unit's first post and where the post stands (creating a post
+        at the unit's site when it has none)."""
         r = await self.call("GET", f"/api/units/{unit['id']}/posts", self.admin, "setup")
         posts = r.json() if r is not None and r.is_success else []
         if not posts:
@@ -200,7 +203,9 @@ class ApiDriver:
                 return None
             posts = [r.json()]
         r = await self.call("GET", f"/api/posts/{posts[0]['id']}/token", self.admin, "setup")
-        return r.json()["token"] if r is not None and r.is_success else None
+        if r is None or not r.is_success:
+            return None
+        return r.json()["token"], posts[0]["lon"], posts[0]["lat"]
 
     async def _member_login(self, member_id: int) -> str | None:
         username = f"sim-m{member_id}"
