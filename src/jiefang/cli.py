@@ -447,8 +447,8 @@ def signals_scan() -> None:
 @app.command()
 def simulate(
     mode: Annotated[str, typer.Option(help="des: in-process discrete events; api: against a running server")] = "des",
-    scale: Annotated[str, typer.Option(help="small or city")] = "city",
-    hours: Annotated[float, typer.Option(min=0.01, max=24.0, help="simulated hours from midnight")] = 24.0,
+    scale: Annotated[str, typer.Option(help="small or city: built (des) or held by the server (api)")] = "city",
+    hours: Annotated[float, typer.Option(min=0.01, max=24.0, help="simulated hours")] = 24.0,
     seed: int = 0,
     what_if: Annotated[list[str] | None, typer.Option(
         "--what-if", help="des: change an input, e.g. night-volunteers=+10%, ack-delay=x1.5 (repeatable)")] = None,
