@@ -445,3 +445,43 @@ def signals_scan() -> None:
             table.add_row(str(h.id), h.category_group, str(h.reports), f"{h.expected:.2f}", f"{h.p_value:.1e}",
                           f"{h.lon:.5f}", f"{h.lat:.5f}")
     Console().print(table)
+
+
+@app.command()
+def simulate(
+    mode: Annotated[str, typer.Option(help="des: in-process discrete events; api: against a running server")] = "des",
+    scale: Annotated[str, typer.Option(help="small or city: built (des) or held by the server (api)")] = "city",
+    hours: Annotated[float, typer.Option(min=0.01, max=24.0, help="simulated hours")] = 24.0,
+    seed: int = 0,
+    what_if: Annotated[list[str] | None, typer.Option(
+        "--what-if", help="des: change an input, e.g. night-volunteers=+10%, ack-delay=x1.5 (repeatable)")] = None,
+    out: Annotated[Path | None, typer.Option(help="directory for simulation.json and PNG charts")] = None,
+    url: Annotated[str, typer.Option(help="api: the server's base URL")] = "http://127.0.0.1:8000",
+    speed: Annotated[float, typer.Option(min=1.0, max=3600.0, help="api: simulated seconds per real second")] = 60.0,
+    members: Annotated[int, typer.Option(min=1, max=5000, help="api: member clients driven (a sample)")] = 40,
+    incidents_per_hour: Annotated[float, typer.Option(min=0.0, max=10_000.0, help="api: simulated")] = 60.0,
+    start_hour: Annotated[int, typer.Option(min=0, max=23, help="api: simulated time of day to start at")] = 9,
+    username: Annotated[str, typer.Option(help="api: city admin account")] = "admin",
+    password: Annotated[str, typer.Option(help="api: its password", envvar="JIEFANG_SIMULATE_PASSWORD")] = "",
+) -> None:
+    """Simulate a city day: 1-3-5 compliance, response times, load (see README, 'City-day simulator')."""
+    try:
+        if mode == "des":
+            from jiefang.simulation.runner import run_des_study
+
+            run_des_study(console, scale, hours, seed, what_if or [], out)
+        elif mode == "api":
+            from jiefang.simulation.driver import DriverOptions, run_api_study
+
+            if what_if:
+                raise typer.BadParameter("what-if options change the in-process model: use them with --mode des",
+                                         param_hint="--what-if")
+
+            run_api_study(console, DriverOptions(url=url, scale=scale, hours=hours, seed=seed, speed=speed,
+                                                 members=members, username=username, password=password,
+                                                 incidents_per_hour=incidents_per_hour, start_hour=start_hour),
+                          out)
+        else:
+            raise typer.BadParameter("mode must be des or api", param_hint="--mode")
+    except DomainError as exc:
+        raise _fail(exc) from exc
