@@ -8,15 +8,18 @@ from fastapi import APIRouter, Depends, status
 
 from jiefang.api.deps import (
     BBoxDep,
+    ClientIpDep,
     IdPath,
     IdQuery,
     PageDep,
     PrincipalDep,
+    RateLimiterDep,
     SearchQuery,
     SessionDep,
     SettingsDep,
     get_token,
 )
+from jiefang.errors import Unauthorized
 from jiefang.people import accounts, service
 from jiefang.people.schemas import (
     AccountCreate,
@@ -37,9 +40,20 @@ router = APIRouter(prefix="/api", tags=["people"])
 
 
 @auth_router.post("/login", response_model=LoginOut)
-def login(session: SessionDep, settings: SettingsDep, data: LoginIn) -> LoginOut:
-    """Exchange a username and password for a bearer token."""
-    return accounts.login(session, data.username, data.password, settings.token_ttl_s)
+def login(session: SessionDep, settings: SettingsDep, limiter: RateLimiterDep, ip: ClientIpDep,
+          data: LoginIn) -> LoginOut:
+    """Exchange a username and password for a bearer token.
+
+    429 when the address made too many attempts, or the username failed too often (locked for a while).
+    """
+    limiter.check_login(ip, data.username)
+    try:
+        out = accounts.login(session, data.username, data.password, settings.token_ttl_s)
+    except Unauthorized:
+        limiter.login_failed(data.username)
+        raise
+    limiter.login_succeeded(data.username)
+    return out
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from jiefang.api.deps import BusDep, IdPath, PhotoStoreDep, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import (
+    BusDep,
+    ClientIpDep,
+    IdPath,
+    PhotoStoreDep,
+    PrincipalDep,
+    RateLimiterDep,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from jiefang.api.uploads import read_bytes_upload
 from jiefang.config import Settings
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
@@ -48,6 +58,8 @@ async def file_report(
     store: PhotoStoreDep,
     settings: SettingsDep,
     who: PrincipalDep,
+    limiter: RateLimiterDep,
+    ip: ClientIpDep,
     data: Annotated[ReportIn, Form()],
     photos: Photos = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> ReportOut:
@@ -55,7 +67,9 @@ async def file_report(
 
     Without lon/lat the position is the first photo's EXIF GPS. The report is routed to the
     district, street and grid at its position; the district's operators see it at once.
+    429 when your address sent too many reports in the intake window.
     """
+    limiter.check_intake(ip)
     uploads = await read_photos(photos, settings)
     report = await run_in_threadpool(service.file_report, session, bus, store, settings, who, data, uploads)
     return service.report_out(report)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query
+from fastapi import APIRouter, Form, Header, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from jiefang.api.deps import BusDep, IdPath, PhotoStoreDep, SessionDep, SettingsDep
+from jiefang.api.deps import BusDep, ClientIpDep, IdPath, PhotoStoreDep, RateLimiterDep, SessionDep, SettingsDep
 from jiefang.errors import InvalidInput, Unauthorized
 from jiefang.people.access import Principal
 from jiefang.people.accounts import authenticate
@@ -60,13 +60,15 @@ class RequestOut(BaseModel):
     media_url: str | None
 
 
-def _principal(session: Session, api_key: str | None, authorization: str | None) -> Principal:
+def _principal(request: Request, session: Session, api_key: str | None, authorization: str | None) -> Principal:
     token = api_key
     if not token and authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     if not token:
         raise Unauthorized("send api_key (an API token) or Authorization: Bearer <token>")
-    return authenticate(session, token)
+    who = authenticate(session, token)
+    request.state.principal = who  # for the audit log, as get_principal does
+    return who
 
 
 def request_out(r: HazardReport) -> RequestOut:
@@ -107,10 +109,13 @@ def services() -> list[ServiceOut]:
 
 @router.post("/requests.json", response_model=list[RequestCreated], status_code=201)
 def create_request(
+    request: Request,
     session: SessionDep,
     bus: BusDep,
     store: PhotoStoreDep,
     settings: SettingsDep,
+    limiter: RateLimiterDep,
+    ip: ClientIpDep,
     service_code: Annotated[Category, Form()],
     lat: Annotated[float, Form(ge=-90, le=90)],
     long: Annotated[float, Form(ge=-180, le=180)],
@@ -119,8 +124,12 @@ def create_request(
     api_key: Annotated[str | None, Form(max_length=200)] = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> list[RequestCreated]:
-    """Submit a service request (form-encoded, as GeoReport v2); it becomes a hazard report."""
-    who = _principal(session, api_key, authorization)
+    """Submit a service request (form-encoded, as GeoReport v2); it becomes a hazard report.
+
+    429 when your address sent too many requests in the intake window.
+    """
+    limiter.check_intake(ip)
+    who = _principal(request, session, api_key, authorization)
     text = f"{description}\n{address_string}".strip() if address_string else description
     try:
         data = ReportIn(category=service_code, text=text, lon=long, lat=lat)
@@ -132,6 +141,7 @@ def create_request(
 
 @router.get("/requests.json", response_model=list[RequestOut])
 def list_requests(
+    request: Request,
     session: SessionDep,
     api_key: ApiKey = None,
     authorization: Annotated[str | None, Header()] = None,
@@ -142,7 +152,7 @@ def list_requests(
     end_date: UtcDatetime | None = None,
 ) -> list[RequestOut]:
     """Service requests you may see (your own; operators their district's), newest first, at most 1000."""
-    who = _principal(session, api_key, authorization)
+    who = _principal(request, session, api_key, authorization)
     found = service.list_reports(session, who, category=service_code, limit=1000)
     wanted: Any = set(map(int, service_request_id.split(","))) if service_request_id else None
     out = []
@@ -159,11 +169,12 @@ def list_requests(
 
 @router.get("/requests/{request_id}.json", response_model=list[RequestOut])
 def get_request(
+    request: Request,
     session: SessionDep,
     request_id: IdPath,
     api_key: ApiKey = None,
     authorization: Annotated[str | None, Header()] = None,
 ) -> list[RequestOut]:
     """One service request, as a one-element list (GeoReport v2)."""
-    who = _principal(session, api_key, authorization)
+    who = _principal(request, session, api_key, authorization)
     return [request_out(service.get_report(session, who, request_id))]
