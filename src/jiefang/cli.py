@@ -124,17 +124,49 @@ def seed(
         raise _fail(exc) from exc
 
 
+def _refuse_well_known_secrets(settings: Settings, allow_demo_password: bool) -> None:
+    """Exit (code 2) if a PostgreSQL deployment keeps the well-known demo password; warn of a QR key
+    kept in the database. SQLite (a demo or a test) is left alone."""
+    from sqlalchemy.engine import make_url
+
+    from jiefang.simulation.accounts import demo_accounts_with_password
+
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        return
+    if settings.qr_secret is None:
+        console.print("[yellow]warning:[/yellow] JIEFANG_QR_SECRET is not set: the QR signing key is generated "
+                      "into the database (and its backups); set it from your secret store")
+    if allow_demo_password:
+        return
+    well_known = str(Settings.model_fields["demo_password"].default)
+    with session_scope(_sessions(settings)) as session:
+        weak = demo_accounts_with_password(session, well_known)
+    if weak:
+        shown = ", ".join(weak[:5]) + (" ..." if len(weak) > 5 else "")
+        console.print(f"[red]refusing to start:[/red] {len(weak)} account(s) ({shown}) still have the well-known "
+                      "demo password. Change them (POST /api/auth/password) or deactivate them, or pass "
+                      "--allow-demo-password (JIEFANG_ALLOW_DEMO_PASSWORD=true) for a demo on PostgreSQL.")
+        raise typer.Exit(code=2)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    allow_demo_password: Annotated[bool, typer.Option(
+        help="start on PostgreSQL although demo accounts keep the well-known demo password")] = False,
 ) -> None:
-    """Run the API and web pages (migrations are applied first)."""
+    """Run the API and web pages (migrations are applied first).
+
+    On PostgreSQL (production) it refuses to start while a demo account still has the well-known
+    demo password, unless allowed (--allow-demo-password or JIEFANG_ALLOW_DEMO_PASSWORD=true).
+    """
     import uvicorn
 
     settings = Settings()
     upgrade(settings.database_url)
+    _refuse_well_known_secrets(settings, allow_demo_password or settings.allow_demo_password)
     if workers == 1:
         from jiefang.api.app import create_app
 
@@ -165,8 +197,8 @@ def demo(
         raise _fail(exc) from exc
     console.print(f"\n[bold green]command centre:[/bold green] http://{host}:{port}/   "
                   f"API docs: http://{host}:{port}/docs   log in as [bold]admin[/bold]\n")
-    if serve_forever:
-        serve(host=host, port=port, workers=1)
+    if serve_forever:  # a demo is a demo: its well-known password is allowed
+        serve(host=host, port=port, workers=1, allow_demo_password=True)
 
 
 @import_app.command("areas")

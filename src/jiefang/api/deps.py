@@ -14,7 +14,7 @@ from jiefang.config import Settings
 from jiefang.dispatch.service import Dispatcher
 from jiefang.errors import Forbidden, InvalidInput, Unauthorized
 from jiefang.events import EventBus
-from jiefang.people.access import Principal
+from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, MEMBER, UNIT_LEADER, Principal
 from jiefang.people.accounts import authenticate
 from jiefang.reports.storage import PhotoStore
 from jiefang.schemas import MAX_ID, SEARCH_PATTERN, BBox, PageParams
@@ -78,6 +78,14 @@ RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 
 
+def limit_intake(limiter: RateLimiterDep, ip: ClientIpDep) -> None:
+    """Count a report submitted from the client's address; raises TooManyRequests (429) over the limit."""
+    limiter.check_intake(ip)
+
+
+INTAKE_LIMIT = Depends(limit_intake)
+
+
 def get_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
@@ -104,6 +112,13 @@ def require_roles(*roles: str) -> Any:
         return who
 
     return Depends(check)
+
+
+# Role gates checked before the input is read: a role that may never call a route gets 403, not 422.
+OPERATORS_ONLY = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
+STAFF_ONLY = require_roles(CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER)
+MEMBERS_ONLY = require_roles(MEMBER, UNIT_LEADER)  # accounts with a member record acting for themselves
+ADMIN_ONLY = require_roles(CITY_ADMIN)
 
 
 def page_params(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from jiefang.api.deps import (
+    STAFF_ONLY,
     BBoxDep,
     ClientIpDep,
     IdPath,
@@ -79,7 +80,7 @@ def list_accounts(session: SessionDep, who: PrincipalDep) -> list[AccountOut]:
     return accounts.list_accounts(session, who)
 
 
-@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
+@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, dependencies=[STAFF_ONLY])
 def create_account(session: SessionDep, who: PrincipalDep, data: AccountCreate) -> AccountOut:
     return AccountOut.model_validate(accounts.create_account(session, who, data))
 
@@ -122,11 +123,11 @@ def get_member(session: SessionDep, who: PrincipalDep, member_id: IdPath) -> Mem
     return service.get_member(session, who, member_id)
 
 
-@router.post("/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
+@router.post("/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED, dependencies=[STAFF_ONLY])
 def create_member(session: SessionDep, who: PrincipalDep, data: MemberCreate) -> MemberOut:
     return service.create_member(session, who, data)
 
 
-@router.patch("/members/{member_id}", response_model=MemberOut)
+@router.patch("/members/{member_id}", response_model=MemberOut, dependencies=[STAFF_ONLY])
 def update_member(session: SessionDep, who: PrincipalDep, member_id: IdPath, data: MemberUpdate) -> MemberOut:
     return service.update_member(session, who, member_id, data)

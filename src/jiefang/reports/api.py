@@ -8,12 +8,12 @@ from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
 from jiefang.api.deps import (
+    INTAKE_LIMIT,
+    STAFF_ONLY,
     BusDep,
-    ClientIpDep,
     IdPath,
     PhotoStoreDep,
     PrincipalDep,
-    RateLimiterDep,
     SessionDep,
     SettingsDep,
     require_roles,
@@ -51,15 +51,13 @@ def categories() -> list[CategoryOut]:
     return [CategoryOut(code=c, name_zh=zh, name_en=en, group=CATEGORY_GROUPS[c]) for c, (zh, en) in CATEGORIES.items()]
 
 
-@router.post("/reports", response_model=ReportOut, status_code=status.HTTP_201_CREATED)
+@router.post("/reports", response_model=ReportOut, status_code=status.HTTP_201_CREATED, dependencies=[INTAKE_LIMIT])
 async def file_report(
     session: SessionDep,
     bus: BusDep,
     store: PhotoStoreDep,
     settings: SettingsDep,
     who: PrincipalDep,
-    limiter: RateLimiterDep,
-    ip: ClientIpDep,
     data: Annotated[ReportIn, Form()],
     photos: Photos = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> ReportOut:
@@ -69,7 +67,6 @@ async def file_report(
     district, street and grid at its position; the district's operators see it at once.
     429 when your address sent too many reports in the intake window.
     """
-    limiter.check_intake(ip)
     uploads = await read_photos(photos, settings)
     report = await run_in_threadpool(service.file_report, session, bus, store, settings, who, data, uploads)
     return service.report_out(report)
@@ -109,7 +106,7 @@ def get_report(session: SessionDep, who: PrincipalDep, report_id: IdPath) -> Rep
     return service.report_out(service.get_report(session, who, report_id))
 
 
-@router.post("/reports/{report_id}/status", response_model=ReportOut)
+@router.post("/reports/{report_id}/status", response_model=ReportOut, dependencies=[STAFF_ONLY])
 def change_status(
     session: SessionDep, bus: BusDep, settings: SettingsDep, who: PrincipalDep, report_id: IdPath, data: StatusIn
 ) -> ReportOut:
