@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -473,4 +474,32 @@ def signals_scan() -> None:
         for h in raised:
             table.add_row(str(h.id), h.category_group, str(h.reports), f"{h.expected:.2f}", f"{h.p_value:.1e}",
                           f"{h.lon:.5f}", f"{h.lat:.5f}")
+    Console().print(table)
+
+
+@app.command("audit")
+def audit_list(
+    username: Annotated[str | None, typer.Option(help="only this account's entries")] = None,
+    kind: Annotated[str | None, typer.Option(help="action (operator writes) or view (personal data)")] = None,
+    since: Annotated[datetime | None, typer.Option(help="from this time (UTC unless an offset is given)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """List the audit log, newest first: operator actions and personal-data views."""
+    from jiefang.audit.service import list_entries
+    from jiefang.schemas import PageParams, as_utc
+
+    if kind is not None and kind not in ("action", "view"):
+        raise typer.BadParameter("kind must be action or view")
+    settings = Settings()
+    upgrade(settings.database_url)
+    with session_scope(_sessions(settings)) as session:
+        page = list_entries(session, CLI_ADMIN, PageParams(page=1, page_size=limit), username=username,
+                            kind="action" if kind == "action" else "view" if kind else None,
+                            since=as_utc(since) if since else None)
+    table = Table(title=f"audit log: {len(page.items)} of {page.total} entries")
+    for column in ("at (UTC)", "who", "role", "kind", "request", "target", "status", "from"):
+        table.add_column(column)
+    for e in page.items:
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.username, e.role, e.kind, f"{e.method} {e.route}",
+                      e.target, str(e.status), e.client_ip)
     Console().print(table)

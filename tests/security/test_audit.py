@@ -110,3 +110,18 @@ def test_a_failed_audit_write_is_logged_and_the_answer_still_goes_out(
     assert any("audit entry lost" in rec.getMessage() and rec.levelno == logging.ERROR for rec in caplog.records)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+def test_the_audit_cli_lists_entries(client, leader, settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from jiefang.cli import app
+
+    unit_id = _me(client, leader)["unit_id"]
+    client.post(f"/api/units/{unit_id}/teams", headers=leader, json={"name": "夜巡小队"})
+    monkeypatch.setenv("JIEFANG_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("COLUMNS", "250")
+    result = CliRunner().invoke(app, ["audit", "--username", "leader-demo"], catch_exceptions=False)
+    assert result.exit_code == 0
+    assert "1 of 1 entries" in result.stdout and "leader-demo" in result.stdout and "/api/units/{unit_id}/teams" in result.stdout
+    assert CliRunner().invoke(app, ["audit", "--kind", "everything"]).exit_code == 2
