@@ -123,5 +123,12 @@ def test_the_audit_cli_lists_entries(client, leader, settings, monkeypatch: pyte
     monkeypatch.setenv("COLUMNS", "250")
     result = CliRunner().invoke(app, ["audit", "--username", "leader-demo"], catch_exceptions=False)
     assert result.exit_code == 0
-    assert "1 of 1 entries" in result.stdout and "leader-demo" in result.stdout and "/api/units/{unit_id}/teams" in result.stdout
+    assert "1 of 1 entries" in result.stdout and "leader-demo" in result.stdout
+    assert "/api/units/{unit_id}/teams" in result.stdout
     assert CliRunner().invoke(app, ["audit", "--kind", "everything"]).exit_code == 2
+
+
+def test_position_fixes_from_a_gateway_are_not_audited(client, admin, sessions) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/api/positions/batch", headers=admin, json={"fixes": []})
+    assert r.status_code in (200, 422)
+    assert _entries(sessions) == []

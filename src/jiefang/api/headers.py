@@ -20,7 +20,7 @@ DOCS_PATHS = ("/docs", "/redoc")
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
             "worker-src 'self' blob:; frame-ancestors 'none'; object-src 'none'")
-PERMISSIONS_POLICY = "camera=(self), microphone=(self), geolocation=(self), payment=(), usb=(), interest-cohort=()"
+PERMISSIONS_POLICY = "camera=(self), microphone=(self), geolocation=(self), payment=(), usb=()"
 
 
 def tile_source(tile_url: str | None) -> str | None:

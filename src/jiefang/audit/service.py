@@ -3,7 +3,8 @@
 Audited: every request other than GET/HEAD/OPTIONS by a city admin, a district operator or a
 unit leader (an operator action), and every successful read of an endpoint that returns members'
 or parties' phone and ID numbers by a role that may see them in full (a personal-data view).
-Members' own requests are not audited: they act on their own record only.
+Members' own requests are not audited: they act on their own record only; nor are position
+fixes (telemetry).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ PERSONAL_DATA_ROUTES = frozenset({
     "/api/mediation/cases/{case_id}",
     "/api/insurance/export.csv",
 })
+# Telemetry, not actions: position fixes (a city admin account may be a radio gateway sending
+# thousands a second) would drown the log and slow the hot path.
+TELEMETRY_ROUTES = frozenset({"/api/positions", "/api/positions/batch"})
 TARGET_MAX = 400
 
 
@@ -53,7 +57,7 @@ def audit_kind(who: Principal, method: str, route: str, status: int) -> AuditKin
     if who.role not in OPERATOR_ROLES:
         return None
     if method not in READ_METHODS:
-        return "action"
+        return None if route in TELEMETRY_ROUTES else "action"
     if route in PERSONAL_DATA_ROUTES and status < 400:
         return "view"
     return None
