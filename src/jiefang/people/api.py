@@ -34,13 +34,13 @@ from jiefang.people.schemas import (
     PasswordChange,
     Skill,
 )
-from jiefang.schemas import Page
+from jiefang.schemas import RATE_LIMITED, Page
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 router = APIRouter(prefix="/api", tags=["people"])
 
 
-@auth_router.post("/login", response_model=LoginOut)
+@auth_router.post("/login", response_model=LoginOut, responses=RATE_LIMITED)
 def login(session: SessionDep, settings: SettingsDep, limiter: RateLimiterDep, ip: ClientIpDep,
           data: LoginIn) -> LoginOut:
     """Exchange a username and password for a bearer token.

@@ -34,6 +34,7 @@ from jiefang.reports.schemas import (
     StatusIn,
 )
 from jiefang.reports.service import Upload
+from jiefang.schemas import RATE_LIMITED
 
 router = APIRouter(prefix="/api", tags=["reports"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
@@ -51,7 +52,8 @@ def categories() -> list[CategoryOut]:
     return [CategoryOut(code=c, name_zh=zh, name_en=en, group=CATEGORY_GROUPS[c]) for c, (zh, en) in CATEGORIES.items()]
 
 
-@router.post("/reports", response_model=ReportOut, status_code=status.HTTP_201_CREATED, dependencies=[INTAKE_LIMIT])
+@router.post("/reports", response_model=ReportOut, status_code=status.HTTP_201_CREATED, dependencies=[INTAKE_LIMIT],
+             responses=RATE_LIMITED)
 async def file_report(
     session: SessionDep,
     bus: BusDep,

@@ -23,7 +23,7 @@ from jiefang.people.accounts import authenticate
 from jiefang.reports import service
 from jiefang.reports.models import HazardReport
 from jiefang.reports.schemas import CATEGORIES, CATEGORY_GROUPS, OPEN_STATUSES, Category, ReportIn
-from jiefang.schemas import UtcDatetime
+from jiefang.schemas import RATE_LIMITED, UtcDatetime
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 ApiKey = Annotated[str | None, Query(max_length=200, description="API token of your jiefang account")]
@@ -125,7 +125,8 @@ def services() -> list[ServiceOut]:
     ]
 
 
-@router.post("/requests.json", response_model=list[RequestCreated], status_code=201, dependencies=[INTAKE_LIMIT])
+@router.post("/requests.json", response_model=list[RequestCreated], status_code=201, dependencies=[INTAKE_LIMIT],
+             responses=RATE_LIMITED)
 def create_request(
     session: SessionDep,
     bus: BusDep,
