@@ -98,6 +98,19 @@ def redis_url() -> str:
     return REDIS_URL
 
 
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A Redis key prefix of this test alone (``JIEFANG_REDIS_PREFIX``); its keys are deleted afterwards."""
+    import redis
+
+    name = f"jftest{uuid.uuid4().hex[:12]}"
+    yield name
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(match=f"{name}:*"):
+        client.delete(key)
+    client.close()
+
+
 @dataclass
 class Template:
     backend: str

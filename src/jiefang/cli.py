@@ -168,6 +168,9 @@ def serve(
     settings = Settings()
     upgrade(settings.database_url)
     _refuse_well_known_secrets(settings, allow_demo_password or settings.allow_demo_password)
+    if workers > 1 and not settings.redis_url:
+        console.print("[yellow]several workers without JIEFANG_REDIS_URL share neither events nor positions, "
+                      "and each runs every background job: set it (see README, Several workers)[/]")
     if workers == 1:
         from jiefang.api.app import create_app
 

@@ -16,8 +16,10 @@ class Settings(BaseSettings):
         default_factory=lambda: f"sqlite:///{Path('var/jiefang.sqlite3').resolve()}",
         description="SQLAlchemy URL; SQLite file by default, postgresql+psycopg://... in production",
     )
-    redis_url: str | None = Field(default=None, description="redis://...; live positions shared by workers")
+    redis_url: str | None = Field(default=None, description="redis://...; positions, events, leases shared by workers")
     redis_prefix: str = Field(default="jf", min_length=1, max_length=40, description="namespace of keys in Redis")
+    lease_ttl_s: float = Field(default=5.0, ge=0.5, le=300, description="with Redis: a killed worker's background "
+                               "jobs (dispatch deadlines, drills, ...) move to another worker within this")
     token_ttl_s: int = Field(default=12 * 3600, gt=0, description="lifetime of an API token")
     demo_password: str = Field(default="jiefang-demo", min_length=8)
     tile_url: str | None = Field(

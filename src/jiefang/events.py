@@ -4,6 +4,12 @@ and the live tracker subscribe.
 Every event gets a sequence number, increasing for the life of the process, and the last
 ``keep`` events are held so a client that reconnects can ask for what it missed (``since``).
 Publishing is thread-safe: synchronous endpoints run in a thread pool.
+
+With several workers (``JIEFANG_REDIS_URL`` set) the bus is ``jiefang.events_redis.RedisEventBus``:
+numbers are global and events of other workers are handed to the subscribers that ask for them
+(``remote=True``). Subscribers that only deliver (the WebSocket hub) or keep this worker's own
+picture in step (the tracker) want them; anything that writes shared state must not, since the
+worker where the event happened already wrote it.
 """
 
 from __future__ import annotations
@@ -27,23 +33,31 @@ class EventBus:
 
     def __init__(self, keep: int = 5000) -> None:
         self._lock = threading.Lock()
-        self._handlers: list[Handler] = []
+        self._handlers: list[tuple[Handler, bool, bool]] = []  # handler, wants this/other workers' events
         self._recent: deque[Event] = deque(maxlen=keep)
         self._seq = itertools.count(1)
         self._last = 0  # number of the latest event, kept or not
         self._evicted = 0  # number of the latest kept event pushed out of the window
 
-    def subscribe(self, handler: Handler) -> Callable[[], None]:
-        """Call ``handler`` with every event published from now on; return the unsubscribe function."""
+    def subscribe(self, handler: Handler, *, local: bool = True, remote: bool = False) -> Callable[[], None]:
+        """Call ``handler`` with every event published from now on: this worker's (``local``) and
+        other workers' (``remote``, when there are any); return the unsubscribe function."""
+        entry = (handler, local, remote)
         with self._lock:
-            self._handlers.append(handler)
+            self._handlers.append(entry)
 
         def unsubscribe() -> None:
             with self._lock:
-                if handler in self._handlers:
-                    self._handlers.remove(handler)
+                if entry in self._handlers:
+                    self._handlers.remove(entry)
 
         return unsubscribe
+
+    def start(self) -> None:
+        """Begin receiving other workers' events (nothing to do in one process)."""
+
+    def close(self) -> None:
+        """Stop receiving other workers' events (nothing to do in one process)."""
 
     def publish(self, type_: str, *, keep: bool = True, **payload: Any) -> Event:
         """Number the event, keep it for replay (unless ``keep`` is false: a snapshot that the next
@@ -58,13 +72,18 @@ class EventBus:
                 if len(self._recent) == self._recent.maxlen:
                     self._evicted = self._recent[0]["seq"]
                 self._recent.append(event)
-            handlers = list(self._handlers)
+        self._hand_out(event, remote=False)
+        return event
+
+    def _hand_out(self, event: Event, *, remote: bool) -> None:
+        """Call the subscribers wanting this worker's (other workers', if ``remote``) events; log failures."""
+        with self._lock:
+            handlers = [h for h, local, remote_too in self._handlers if (remote_too if remote else local)]
         for handler in handlers:
             try:
                 handler(event)
             except Exception:
-                log.exception("event subscriber failed on %s #%s", type_, event["seq"])
-        return event
+                log.exception("event subscriber failed on %s #%s", event["type"], event["seq"])
 
     def replay(self, seq: int) -> tuple[list[Event], bool]:
         """Return the kept events after ``seq`` and whether they are complete.

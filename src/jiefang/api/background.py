@@ -8,12 +8,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiefang.api.idempotency import purge_expired
+from jiefang.api.leases import Leases
 from jiefang.config import Settings
 from jiefang.db import session_scope, utcnow
 from jiefang.dispatch.service import Dispatcher, sweep
@@ -38,6 +39,7 @@ REPORTS_EVERY_S = 60.0
 HOTSPOTS_EVERY_S = 300.0
 AWARD_EVERY_S = 300.0
 INSURANCE_EVERY_S = 3600.0
+SHARED_JOBS = ("checkout", "purge", "dispatch", "drills", "reports", "hotspots", "rewards", "insurance")
 AWARD_LOOKBACK = timedelta(days=7)  # late events (a session closed a week later) still earn their points
 
 
@@ -58,19 +60,23 @@ def publish_position_changes(tracker: LiveTracker, bus: EventBus) -> int:
     return len(moved) + len(gone)
 
 
-def housekeeping(sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus) -> None:
-    """Close expired duty, re-sync the tracker with open sessions (other workers), raise patrol alerts."""
+def housekeeping(sessions: sessionmaker[Session], tracker: LiveTracker, bus: EventBus, *,
+                 checkout: bool = True) -> None:
+    """Close expired duty (unless ``checkout`` is false: the worker holding that lease does),
+    re-sync the tracker with open sessions (other workers), raise patrol alerts."""
     with session_scope(sessions) as session:
-        closed = close_expired(session, bus=bus)
+        closed = close_expired(session, bus=bus) if checkout else 0
         added, removed = sync_on_duty(session, tracker)
         alerts = raise_patrol_alerts(session, tracker, bus)
     if closed or added or removed or alerts:
         log.info("housekeeping: %d auto check-outs, tracker +%d/-%d, %d patrol alerts", closed, added, removed, alerts)
 
 
-async def _every(period_s: float, what: str, work: Callable[[], object]) -> None:
+async def _every(period_s: float, what: str, work: Callable[[], object], may_run: Callable[[], bool]) -> None:
     while True:
         await asyncio.sleep(period_s)
+        if not may_run():
+            continue
         try:
             await asyncio.to_thread(work)
         except Exception:
@@ -85,6 +91,28 @@ async def every_in_loop(period_s: float, what: str, work: Callable[[], Awaitable
             await work()
         except Exception:
             log.exception("%s failed; will retry", what)
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+async def while_leased(start_service: Callable[[], Stoppable | None], holds: Callable[[], bool],
+                       period_s: float) -> None:
+    """Keep a service (the MQTT alarm intake) running in this worker only while it holds the
+    service's lease: started when the lease is taken (again, if starting failed), stopped when lost."""
+    service: Stoppable | None = None
+    try:
+        while True:
+            if holds() and service is None:
+                service = await asyncio.to_thread(start_service)
+            elif not holds() and service is not None:
+                await asyncio.to_thread(service.stop)
+                service = None
+            await asyncio.sleep(period_s)
+    finally:
+        if service is not None:
+            service.stop()
 
 
 def run_dispatch(sessions: sessionmaker[Session], dispatcher: Dispatcher) -> dict[str, int]:
@@ -131,8 +159,14 @@ def start(
     settings: Settings,
     dispatcher: Dispatcher,
     rules: Rules,
+    leases: Leases | None = None,
 ) -> list[asyncio.Task[None]]:
-    """Start the background loops; return their tasks (cancel them at shutdown)."""
+    """Start the background loops; return their tasks (cancel them at shutdown).
+
+    With ``leases`` (several workers), a loop acting on shared state runs only while this worker
+    holds its lease (jobs named in ``SHARED_JOBS``); the loops of this worker's own picture
+    (positions feed, tracker sync, patrol alerts) run in every worker.
+    """
 
     def purge() -> None:
         with session_scope(sessions) as session:
@@ -143,15 +177,23 @@ def start(
         if keys:
             log.info("deleted %d expired idempotency keys", keys)
 
-    loops: list[tuple[float, str, Callable[[], object]]] = [
-        (POSITIONS_EVERY_S, "positions feed", lambda: publish_position_changes(tracker, bus)),
-        (HOUSEKEEPING_EVERY_S, "housekeeping", lambda: housekeeping(sessions, tracker, bus)),
-        (PURGE_EVERY_S, "track purge", purge),
-        (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher)),
-        (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings)),
-        (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus)),
-        (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings)),
-        (AWARD_EVERY_S, "rewards", lambda: run_award(sessions, rules)),
-        (INSURANCE_EVERY_S, "insurance reminders", lambda: run_insurance_reminders(sessions, bus, settings)),
+    def always() -> bool:
+        return True
+
+    def holding(job: str) -> Callable[[], bool]:
+        return always if leases is None else lambda: leases.holds(job)
+
+    loops: list[tuple[float, str, Callable[[], object], Callable[[], bool]]] = [
+        (POSITIONS_EVERY_S, "positions feed", lambda: publish_position_changes(tracker, bus), always),
+        (HOUSEKEEPING_EVERY_S, "housekeeping",
+         lambda: housekeeping(sessions, tracker, bus, checkout=holding("checkout")()), always),
+        (PURGE_EVERY_S, "track purge", purge, holding("purge")),
+        (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher), holding("dispatch")),
+        (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings), holding("drills")),
+        (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus), holding("reports")),
+        (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings), holding("hotspots")),
+        (AWARD_EVERY_S, "rewards", lambda: run_award(sessions, rules), holding("rewards")),
+        (INSURANCE_EVERY_S, "insurance reminders", lambda: run_insurance_reminders(sessions, bus, settings),
+         holding("insurance")),
     ]
     return [asyncio.create_task(_every(*loop)) for loop in loops]

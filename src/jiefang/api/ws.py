@@ -116,11 +116,12 @@ async def hub(websocket: WebSocket) -> None:
             return
         loop.call_soon_threadsafe(queue.put_nowait, event)
 
-    unsubscribe = bus.subscribe(deliver)
+    unsubscribe = bus.subscribe(deliver, remote=True)  # a client hears of every worker's events
     try:
-        await _send(websocket, {"type": "hello", "seq": bus.last_seq, "role": who.role, "username": who.username})
+        last_seq = await asyncio.to_thread(lambda: bus.last_seq)  # may ask Redis: not in the loop
+        await _send(websocket, {"type": "hello", "seq": last_seq, "role": who.role, "username": who.username})
         if since is not None:
-            events, complete = bus.replay(since)
+            events, complete = await asyncio.to_thread(bus.replay, since)
             if not complete:
                 await _send(websocket, {"type": "resync"})
             for event in events:

@@ -13,12 +13,12 @@ from datetime import datetime
 import shapely
 from shapely.geometry import mapping
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from jiefang.areas.models import Area
 from jiefang.areas.service import locate_level
 from jiefang.errors import Forbidden, InvalidInput, NotFound
-from jiefang.events import EventBus
+from jiefang.events import Event, EventBus
 from jiefang.geo.validation import parse_polygon
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER, Principal
 from jiefang.tracking.fences import Fence as FenceShape
@@ -55,6 +55,22 @@ def active_fences(session: Session) -> list[tuple[FenceShape, int | None, int | 
         except InvalidInput:
             log.exception("stored fence %s is not valid; skipped", row.id)
     return out
+
+
+def follow_fences(bus: EventBus, tracker: LiveTracker, sessions: sessionmaker[Session]) -> None:
+    """Keep this worker's fences in step with fences drawn or retired through other workers (this
+    worker's own changes reach its tracker in ``create_fence`` and ``retire_fence``)."""
+
+    def on_event(event: Event) -> None:
+        if event["type"] == "fence.created":
+            with sessions() as session:
+                row = session.get(Fence, event["fence"]["id"])
+                if row is not None and row.active:
+                    tracker.set_fence(fence_shape(row), row.district_id, _unit_of(session, row))
+        elif event["type"] == "fence.retired":
+            tracker.drop_fence(event["fence_id"])
+
+    bus.subscribe(on_event, local=False, remote=True)
 
 
 def fence_out(row: Fence) -> FenceOut:

@@ -159,7 +159,9 @@ def follow_duty(bus: EventBus, tracker: LiveTracker, sessions: sessionmaker[Sess
         elif event["type"] == "duty.check_out":
             tracker.go_off_duty(event["member_id"])
 
-    bus.subscribe(on_event)
+    # remote too: this worker's on-duty set and fence memberships must follow check-ins made
+    # through other workers now, not at the next housekeeping sync (the shared store is idempotent)
+    bus.subscribe(on_event, remote=True)
 
 
 def _whose(who: Principal, fixes: list[FixIn]) -> np.ndarray:
