@@ -6,11 +6,7 @@ Redis with two apps standing for two workers).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from tests.conftest import DEMO_PASSWORD
 
@@ -72,15 +68,9 @@ def test_open311_intake_is_limited_per_address(settings: Settings) -> None:
 
 
 @pytest.fixture
-def shared_redis(settings: Settings, redis_url: str) -> Iterator[Settings]:
-    """Settings of workers sharing a Redis under a prefix of this test's own; its keys removed after."""
-    prefix = f"jf-rl-test-{uuid.uuid4().hex[:8]}"
-    yield settings.model_copy(update={"redis_url": redis_url, "redis_prefix": prefix})
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def shared_redis(settings: Settings, redis_url: str, redis_prefix: str) -> Settings:
+    """Settings of workers sharing a Redis under a prefix of this test's own."""
+    return settings.model_copy(update={"redis_url": redis_url, "redis_prefix": redis_prefix})
 
 
 def test_failed_logins_count_across_workers_through_redis(shared_redis: Settings) -> None:
