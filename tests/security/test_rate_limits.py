@@ -80,3 +80,15 @@ def test_failed_logins_count_across_workers_through_redis(shared_redis: Settings
             assert _login(worker, "op-440106", "wrong-password").status_code == 401
         _assert_429(_login(one, "op-440106"))
         _assert_429(_login(two, "op-440106"))
+
+
+def test_logins_go_through_uncounted_while_redis_is_away(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    from jiefang.api.ratelimit import RateLimiter, RedisCounters
+    from jiefang.events_redis import quick_client
+
+    away = RateLimiter(settings.model_copy(update={"login_failures_max": 1}),
+                       RedisCounters(quick_client("redis://127.0.0.1:1/0"), "jf-away"))
+    with caplog.at_level("ERROR", logger="jiefang.api.ratelimit"):
+        away.login_failed("admin")
+        away.check_login("127.0.0.1", "admin")  # no lockout: the failure could not be counted
+    assert any("unavailable" in r.getMessage() for r in caplog.records)

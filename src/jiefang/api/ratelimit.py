@@ -21,6 +21,7 @@ import redis
 
 from jiefang.config import Settings
 from jiefang.errors import TooManyRequests
+from jiefang.events_redis import quick_client
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,6 @@ class RateLimiter:
 def build_rate_limiter(settings: Settings) -> RateLimiter:
     """Return the limiter of ``settings``: Redis counters when a Redis URL is set, else in memory."""
     if settings.redis_url:
-        client = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        return RateLimiter(settings, RedisCounters(client, f"{settings.redis_prefix}:rl"))
+        # a login while Redis is away waits about a second, then goes through uncounted
+        return RateLimiter(settings, RedisCounters(quick_client(settings.redis_url), f"{settings.redis_prefix}:rl"))
     return RateLimiter(settings, MemoryCounters())
