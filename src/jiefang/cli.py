@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -124,17 +125,49 @@ def seed(
         raise _fail(exc) from exc
 
 
+def _refuse_well_known_secrets(settings: Settings, allow_demo_password: bool) -> None:
+    """Exit (code 2) if a PostgreSQL deployment keeps the well-known demo password; warn of a QR key
+    kept in the database. SQLite (a demo or a test) is left alone."""
+    from sqlalchemy.engine import make_url
+
+    from jiefang.simulation.accounts import demo_accounts_with_password
+
+    if make_url(settings.database_url).get_backend_name() != "postgresql":
+        return
+    if settings.qr_secret is None:
+        console.print("[yellow]warning:[/yellow] JIEFANG_QR_SECRET is not set: the QR signing key is generated "
+                      "into the database (and its backups); set it from your secret store")
+    if allow_demo_password:
+        return
+    well_known = str(Settings.model_fields["demo_password"].default)
+    with session_scope(_sessions(settings)) as session:
+        weak = demo_accounts_with_password(session, well_known)
+    if weak:
+        shown = ", ".join(weak[:5]) + (" ..." if len(weak) > 5 else "")
+        console.print(f"[red]refusing to start:[/red] {len(weak)} account(s) ({shown}) still have the well-known "
+                      "demo password. Change them (POST /api/auth/password) or deactivate them, or pass "
+                      "--allow-demo-password (JIEFANG_ALLOW_DEMO_PASSWORD=true) for a demo on PostgreSQL.")
+        raise typer.Exit(code=2)
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+    allow_demo_password: Annotated[bool, typer.Option(
+        help="start on PostgreSQL although demo accounts keep the well-known demo password")] = False,
 ) -> None:
-    """Run the API and web pages (migrations are applied first)."""
+    """Run the API and web pages (migrations are applied first).
+
+    On PostgreSQL (production) it refuses to start while a demo account still has the well-known
+    demo password, unless allowed (--allow-demo-password or JIEFANG_ALLOW_DEMO_PASSWORD=true).
+    """
     import uvicorn
 
     settings = Settings()
     upgrade(settings.database_url)
+    _refuse_well_known_secrets(settings, allow_demo_password or settings.allow_demo_password)
     if workers > 1 and not settings.redis_url:
         console.print("[yellow]several workers without JIEFANG_REDIS_URL share neither events nor positions, "
                       "and each runs every background job: set it (see README, Several workers)[/]")
@@ -168,8 +201,8 @@ def demo(
         raise _fail(exc) from exc
     console.print(f"\n[bold green]command centre:[/bold green] http://{host}:{port}/   "
                   f"API docs: http://{host}:{port}/docs   log in as [bold]admin[/bold]\n")
-    if serve_forever:
-        serve(host=host, port=port, workers=1)
+    if serve_forever:  # a demo is a demo: its well-known password is allowed
+        serve(host=host, port=port, workers=1, allow_demo_password=True)
 
 
 @import_app.command("areas")
@@ -485,3 +518,31 @@ def simulate(
             raise typer.BadParameter("mode must be des or api", param_hint="--mode")
     except DomainError as exc:
         raise _fail(exc) from exc
+
+
+@app.command("audit")
+def audit_list(
+    username: Annotated[str | None, typer.Option(help="only this account's entries")] = None,
+    kind: Annotated[str | None, typer.Option(help="action (operator writes) or view (personal data)")] = None,
+    since: Annotated[datetime | None, typer.Option(help="from this time (UTC unless an offset is given)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+) -> None:
+    """List the audit log, newest first: operator actions and personal-data views."""
+    from jiefang.audit.service import list_entries
+    from jiefang.schemas import PageParams, as_utc
+
+    if kind is not None and kind not in ("action", "view"):
+        raise typer.BadParameter("kind must be action or view")
+    settings = Settings()
+    upgrade(settings.database_url)
+    with session_scope(_sessions(settings)) as session:
+        page = list_entries(session, CLI_ADMIN, PageParams(page=1, page_size=limit), username=username,
+                            kind="action" if kind == "action" else "view" if kind else None,
+                            since=as_utc(since) if since else None)
+    table = Table(title=f"audit log: {len(page.items)} of {page.total} entries")
+    for column in ("at (UTC)", "who", "role", "kind", "request", "target", "status", "from"):
+        table.add_column(column)
+    for e in page.items:
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.username, e.role, e.kind, f"{e.method} {e.route}",
+                      e.target, str(e.status), e.client_ip)
+    Console().print(table)

@@ -86,6 +86,15 @@ class Settings(BaseSettings):
                                      description="how long an Idempotency-Key and its stored answer are kept")
     idempotency_lock_s: float = Field(default=60.0, gt=0,
                                       description="a key claimed this long ago without an answer may be taken over")
+    login_ip_limit: int = Field(default=600, ge=1, description="login attempts per client IP per window")
+    login_ip_window_s: float = Field(default=60.0, gt=0, description="window of the per-IP login limit")
+    login_failures_max: int = Field(default=10, ge=1,
+                                    description="failed logins of one username that lock it for the window")
+    login_failure_window_s: float = Field(default=900.0, gt=0, description="window (and lockout) of failed logins")
+    intake_ip_limit: int = Field(default=120, ge=1, description="reports (Open311, hazard) per client IP per window")
+    intake_window_s: float = Field(default=60.0, gt=0, description="window of the per-IP intake limit")
+    allow_demo_password: bool = Field(default=False, description="let `jiefang serve` start on PostgreSQL although "
+                                      "the demo password is the well-known default")
 
 
 @lru_cache

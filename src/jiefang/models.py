@@ -3,6 +3,7 @@
 from jiefang.analytics.models import IndexScore
 from jiefang.api.idempotency import IdempotencyKey
 from jiefang.areas.models import Area
+from jiefang.audit.models import AuditEntry
 from jiefang.commands.models import CommandReceipt, GroupCommand
 from jiefang.dispatch.models import Assignment, TierState
 from jiefang.drills.models import Drill
@@ -23,6 +24,7 @@ __all__ = [
     "ApiToken",
     "Area",
     "Assignment",
+    "AuditEntry",
     "CaseParty",
     "CommandReceipt",
     "Drill",

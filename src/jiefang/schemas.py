@@ -47,6 +47,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     409: {"model": ErrorOut, "description": "conflicts with existing data"},
     422: {"model": ErrorOut, "description": "invalid input; the message says which field and why"},
 }
+RATE_LIMITED: dict[int | str, dict[str, object]] = {
+    429: {"model": ErrorOut, "description": "too many attempts: wait the seconds in the Retry-After header"},
+}
 
 
 class Page(BaseModel, Generic[T]):

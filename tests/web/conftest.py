@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import socket
 import threading
@@ -88,12 +89,28 @@ def chromium():  # type: ignore[no-untyped-def]
         if IN_CI:
             pytest.fail(f"{reason}; CI must run the browser tests")
         pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Frame, Page, sync_playwright
 
-    with sync_playwright() as playwright:
+    with sync_playwright() as playwright, pytest.MonkeyPatch.context() as patch:
+        for cls in (Page, Frame):
+            patch.setattr(cls, "wait_for_function", _compiled_once(cls.wait_for_function))
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+def _compiled_once(wait_for_function: Callable[..., Any]) -> Callable[..., Any]:
+    """Playwright polls a bare expression with eval(), which the pages' Content-Security-Policy
+    (no 'unsafe-eval') refuses; written as an arrow function it is compiled once, which is allowed.
+    So the tests' waits run under the real policy."""
+
+    def wait(self: Any, expression: str, *args: Any, **kwargs: Any) -> Any:
+        text = expression.strip()
+        if not (text.startswith(("(", "async ", "function")) or re.match(r"^[A-Za-z_$][\w$]*\s*=>", text)):
+            expression = f"() => ({expression})"
+        return wait_for_function(self, expression, *args, **kwargs)
+
+    return wait
 
 
 @pytest.fixture
@@ -101,8 +118,12 @@ def page(chromium):  # type: ignore[no-untyped-def]
     """A fresh browser page (own storage) at 1366×768, the smallest supported screen."""
     context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     context.set_default_timeout(15_000)
-    yield context.new_page()
+    page = context.new_page()
+    refused: list[str] = []  # the Content-Security-Policy blocked something the page does
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    yield page
     context.close()
+    assert not refused, f"the page broke its Content-Security-Policy: {refused}"
 
 
 @pytest.fixture

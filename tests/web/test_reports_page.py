@@ -82,6 +82,7 @@ def test_operator_resolves_a_report_on_the_map_page_and_the_member_sees_it(
 
     sign_in("op-440106")
     page.click("[data-testid=reports-link]")
+    page.wait_for_url("**/reports.html")  # the old page's body may be gone before the new one's is parsed
     page.wait_for_function(LOADED_JS)
     expect(page.locator("[data-testid=report-title]")).to_have_text("隐患上报处置")
     expect(page.locator(".hotspot-circle")).to_have_count(1)

@@ -15,10 +15,14 @@ from fastapi.middleware.gzip import GZipMiddleware
 from jiefang import __version__
 from jiefang.analytics.api import router as analytics_router
 from jiefang.api import background, overview, ws
+from jiefang.api.audit import AuditMiddleware
 from jiefang.api.errors import install_error_handlers
+from jiefang.api.headers import SecurityHeadersMiddleware
 from jiefang.api.idempotency import IdempotencyMiddleware
 from jiefang.api.leases import Leases
+from jiefang.api.ratelimit import build_rate_limiter
 from jiefang.areas.api import router as areas_router
+from jiefang.audit.api import router as audit_router
 from jiefang.commands.api import router as commands_router
 from jiefang.config import Settings, get_settings
 from jiefang.db import make_engine, session_factory, session_scope
@@ -117,13 +121,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.bus = bus
     app.state.photos = LocalPhotoStore(settings.upload_dir)
     app.state.rewards_rules = load_rules(settings.rewards_rules_file)
+    app.state.rate_limiter = build_rate_limiter(settings)
     app.add_middleware(IdempotencyMiddleware)  # inside gzip: answers are stored uncompressed
+    app.add_middleware(AuditMiddleware, sessions=sessions)  # outside idempotency: a replay is audited too
     app.add_middleware(GZipMiddleware, minimum_size=2048)  # map layers are large, repetitive JSON
+    app.add_middleware(SecurityHeadersMiddleware, tile_url=settings.tile_url)
     install_error_handlers(app)
     for router in (auth_router, people_router, areas_router, units_router, duty_router, tracking_router,
                    incidents_router, dispatch_router, drills_router, commands_router, voice_router,
                    reports_router, open311_router, rewards_router, insurance_router, mediation_router,
-                   overview.router, analytics_router):
+                   overview.router, analytics_router, audit_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ws.router)
     mount_web(app)

@@ -9,11 +9,12 @@ from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from jiefang.api.ratelimit import RateLimiter
 from jiefang.config import Settings
 from jiefang.dispatch.service import Dispatcher
 from jiefang.errors import Forbidden, InvalidInput, Unauthorized
 from jiefang.events import EventBus
-from jiefang.people.access import Principal
+from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, MEMBER, UNIT_LEADER, Principal
 from jiefang.people.accounts import authenticate
 from jiefang.reports.storage import PhotoStore
 from jiefang.schemas import MAX_ID, SEARCH_PATTERN, BBox, PageParams
@@ -52,6 +53,15 @@ def get_photo_store(request: Request) -> PhotoStore:
     return request.app.state.photos
 
 
+def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+def client_ip(request: Request) -> str:
+    """The client's address as the server sees it (behind a proxy: run uvicorn with --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 SearchQuery = Annotated[
@@ -64,6 +74,16 @@ BusDep = Annotated[EventBus, Depends(get_bus)]
 TrackerDep = Annotated[LiveTracker, Depends(get_tracker)]
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 PhotoStoreDep = Annotated[PhotoStore, Depends(get_photo_store)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+ClientIpDep = Annotated[str, Depends(client_ip)]
+
+
+def limit_intake(limiter: RateLimiterDep, ip: ClientIpDep) -> None:
+    """Count a report submitted from the client's address; raises TooManyRequests (429) over the limit."""
+    limiter.check_intake(ip)
+
+
+INTAKE_LIMIT = Depends(limit_intake)
 
 
 def get_token(
@@ -74,8 +94,10 @@ def get_token(
     return credentials.credentials
 
 
-def get_principal(session: SessionDep, token: Annotated[str, Depends(get_token)]) -> Principal:
-    return authenticate(session, token)
+def get_principal(request: Request, session: SessionDep, token: Annotated[str, Depends(get_token)]) -> Principal:
+    who = authenticate(session, token)
+    request.state.principal = who  # for the audit log, written when the answer leaves
+    return who
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -90,6 +112,13 @@ def require_roles(*roles: str) -> Any:
         return who
 
     return Depends(check)
+
+
+# Role gates checked before the input is read: a role that may never call a route gets 403, not 422.
+OPERATORS_ONLY = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
+STAFF_ONLY = require_roles(CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER)
+MEMBERS_ONLY = require_roles(MEMBER, UNIT_LEADER)  # accounts with a member record acting for themselves
+ADMIN_ONLY = require_roles(CITY_ADMIN)
 
 
 def page_params(

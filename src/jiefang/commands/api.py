@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from jiefang.api.deps import BusDep, IdPath, PrincipalDep, SessionDep, TrackerDep, require_roles
+from jiefang.api.deps import MEMBERS_ONLY, BusDep, IdPath, PrincipalDep, SessionDep, TrackerDep, require_roles
 from jiefang.commands import selection, service
 from jiefang.commands.schemas import CommandDetail, CommandIn, CommandOut, InboxItem, ReplyIn, SelectionIn, SelectionOut
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
@@ -51,19 +51,19 @@ def command_detail(session: SessionDep, who: PrincipalDep, command_id: IdPath) -
     return service.command_detail(session, who, command_id)
 
 
-@router.post("/commands/{command_id}/delivered", response_model=InboxItem)
+@router.post("/commands/{command_id}/delivered", response_model=InboxItem, dependencies=[MEMBERS_ONLY])
 def delivered(session: SessionDep, bus: BusDep, who: PrincipalDep, command_id: IdPath) -> InboxItem:
     """Your app received the command."""
     return service.mark(session, bus, who, command_id, "delivered")
 
 
-@router.post("/commands/{command_id}/read", response_model=InboxItem)
+@router.post("/commands/{command_id}/read", response_model=InboxItem, dependencies=[MEMBERS_ONLY])
 def read(session: SessionDep, bus: BusDep, who: PrincipalDep, command_id: IdPath) -> InboxItem:
     """You read the command."""
     return service.mark(session, bus, who, command_id, "read")
 
 
-@router.post("/commands/{command_id}/reply", response_model=InboxItem)
+@router.post("/commands/{command_id}/reply", response_model=InboxItem, dependencies=[MEMBERS_ONLY])
 def reply(session: SessionDep, bus: BusDep, who: PrincipalDep, command_id: IdPath, data: ReplyIn) -> InboxItem:
     """Reply to the command (once)."""
     return service.reply(session, bus, who, command_id, data.text)

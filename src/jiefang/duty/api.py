@@ -10,7 +10,16 @@ from fastapi import APIRouter, status
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from jiefang.api.deps import BusDep, IdPath, IdQuery, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import (
+    MEMBERS_ONLY,
+    BusDep,
+    IdPath,
+    IdQuery,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from jiefang.duty import board as board_service
 from jiefang.duty import rosters, service
 from jiefang.duty.qr import qr_png, qr_svg
@@ -58,7 +67,8 @@ def list_shifts(session: SessionDep, who: PrincipalDep, unit_id: IdPath) -> list
     return rosters.list_shifts(session, unit_id)
 
 
-@router.post("/units/{unit_id}/shifts", response_model=ShiftOut, status_code=status.HTTP_201_CREATED)
+@router.post("/units/{unit_id}/shifts", response_model=ShiftOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[MANAGERS])
 def create_shift(session: SessionDep, who: PrincipalDep, unit_id: IdPath, data: ShiftIn) -> ShiftOut:
     return rosters.create_shift(session, who, unit_id, data)
 
@@ -76,7 +86,8 @@ def shift_roster(session: SessionDep, who: PrincipalDep, shift_id: IdPath) -> li
     return rosters.roster_of_shift(session, shift_id)
 
 
-@router.post("/shifts/{shift_id}/roster", response_model=RosterOut, status_code=status.HTTP_201_CREATED)
+@router.post("/shifts/{shift_id}/roster", response_model=RosterOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[MANAGERS])
 def assign(session: SessionDep, who: PrincipalDep, shift_id: IdPath, data: RosterIn) -> RosterOut:
     """Put a member on a shift's roster (leaders and operators)."""
     return rosters.assign(session, who, shift_id, data)
@@ -102,7 +113,8 @@ def list_posts(session: SessionDep, who: PrincipalDep, unit_id: IdPath) -> list[
     return [PostOut.model_validate(p) for p in service.list_posts(session, unit_id)]
 
 
-@router.post("/units/{unit_id}/posts", response_model=PostOut, status_code=status.HTTP_201_CREATED)
+@router.post("/units/{unit_id}/posts", response_model=PostOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[MANAGERS])
 def create_post(session: SessionDep, who: PrincipalDep, unit_id: IdPath, data: PostIn) -> PostOut:
     """Add a duty post (where a QR code hangs) to a unit."""
     return PostOut.model_validate(service.create_post(session, who, unit_id, data))
@@ -154,13 +166,13 @@ def post_sheet(session: SessionDep, settings: SettingsDep, who: PrincipalDep, po
     return HTMLResponse(post_sheet_html(unit.name, unit.code, post.name, post.token_version, qr_svg(token), token))
 
 
-@router.post("/units/{unit_id}/helpers", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/units/{unit_id}/helpers", status_code=status.HTTP_204_NO_CONTENT, dependencies=[MANAGERS])
 def register_helper(session: SessionDep, who: PrincipalDep, unit_id: IdPath, data: HelperIn) -> None:
     """Let a member of another unit check in at this unit."""
     service.register_helper(session, who, unit_id, data.member_id)
 
 
-@router.post("/duty/check-in", response_model=DutySessionOut)
+@router.post("/duty/check-in", response_model=DutySessionOut, dependencies=[MEMBERS_ONLY])
 def check_in(
     session: SessionDep, settings: SettingsDep, bus: BusDep, who: PrincipalDep, data: CheckIn
 ) -> DutySessionOut:
@@ -168,7 +180,7 @@ def check_in(
     return DutySessionOut.model_validate(service.check_in(session, settings, who, data, bus=bus))
 
 
-@router.post("/duty/check-out", response_model=DutySessionOut)
+@router.post("/duty/check-out", response_model=DutySessionOut, dependencies=[MEMBERS_ONLY])
 def check_out(
     session: SessionDep, settings: SettingsDep, bus: BusDep, who: PrincipalDep, data: CheckOut
 ) -> DutySessionOut:

@@ -8,7 +8,18 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from jiefang.api.deps import BusDep, DispatcherDep, IdPath, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import (
+    ADMIN_ONLY,
+    MEMBERS_ONLY,
+    STAFF_ONLY,
+    BusDep,
+    DispatcherDep,
+    IdPath,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from jiefang.dispatch import manual
 from jiefang.dispatch import service as dispatch_service
 from jiefang.incidents import notes, service
@@ -47,7 +58,8 @@ def report(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: Incid
     return IncidentOut.model_validate(service.report(session, d, who, data, key=idempotency_key))
 
 
-@router.post("/incidents/sos", response_model=IncidentOut, status_code=status.HTTP_201_CREATED)
+@router.post("/incidents/sos", response_model=IncidentOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[MEMBERS_ONLY])
 def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn,
         idempotency_key: KeyHeader = None) -> IncidentOut:
     """One-tap SOS (or a hazard report with a type and description) from a member's phone at its position."""
@@ -55,7 +67,8 @@ def sos(session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: SosIn,
 
 
 @router.post("/incidents/external", response_model=IncidentCreated, status_code=status.HTTP_201_CREATED,
-             responses={200: {"model": IncidentCreated, "description": "the key was used before: that incident"}})
+             responses={200: {"model": IncidentCreated, "description": "the key was used before: that incident"}},
+             dependencies=[ADMIN_ONLY])
 def report_external(
     session: SessionDep, d: DispatcherDep, who: PrincipalDep, data: IncidentIn, response: Response,
     idempotency_key: Annotated[str, Header(min_length=1, max_length=100)],
@@ -169,7 +182,8 @@ def stand_down(session: SessionDep, d: DispatcherDep, who: PrincipalDep, inciden
     return AssignmentOut.model_validate(manual.stand_down(session, d, who, incident, assignment_id))
 
 
-@router.post("/alarm-devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED)
+@router.post("/alarm-devices", response_model=DeviceOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[STAFF_ONLY])
 def register_device(session: SessionDep, who: PrincipalDep, data: DeviceIn) -> DeviceOut:
     """Register an IoT alarm button or sensor to a unit."""
     return DeviceOut.model_validate(service.register_device(session, who, data))

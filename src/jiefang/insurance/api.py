@@ -13,6 +13,7 @@ from jiefang.db import utcnow
 from jiefang.insurance import service
 from jiefang.insurance.schemas import PolicyIn, PolicyOut, UncoveredOut
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
+from jiefang.schemas import SEARCH_PATTERN
 
 router = APIRouter(prefix="/api/insurance", tags=["insurance"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
@@ -48,7 +49,7 @@ def export(
     session: SessionDep,
     settings: SettingsDep,
     who: PrincipalDep,
-    insurer: Annotated[str, Query(min_length=2, max_length=80)],
+    insurer: Annotated[str, Query(min_length=2, max_length=80, pattern=SEARCH_PATTERN)],
     on: date | None = None,
 ) -> Response:
     """CSV for an insurer of the members its policies cover on a day (today by default)."""

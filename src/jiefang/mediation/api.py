@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, status
 
-from jiefang.api.deps import IdPath, PrincipalDep, SessionDep
+from jiefang.api.deps import STAFF_ONLY, IdPath, PrincipalDep, SessionDep
 from jiefang.mediation import service
 from jiefang.mediation.schemas import CaseIn, CaseOut, OutcomeIn, SessionIn, StatsRow
 from jiefang.schemas import UtcDatetime
@@ -14,7 +14,7 @@ from jiefang.schemas import UtcDatetime
 router = APIRouter(prefix="/api/mediation", tags=["mediation"])
 
 
-@router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED)
+@router.post("/cases", response_model=CaseOut, status_code=status.HTTP_201_CREATED, dependencies=[STAFF_ONLY])
 def open_case(session: SessionDep, who: PrincipalDep, data: CaseIn) -> CaseOut:
     """Open a dispute case with its parties and mediator (the unit's leader or the district's operators)."""
     return service.case_out(who, service.open_case(session, who, data))

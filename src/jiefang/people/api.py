@@ -7,16 +7,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from jiefang.api.deps import (
+    STAFF_ONLY,
     BBoxDep,
+    ClientIpDep,
     IdPath,
     IdQuery,
     PageDep,
     PrincipalDep,
+    RateLimiterDep,
     SearchQuery,
     SessionDep,
     SettingsDep,
     get_token,
 )
+from jiefang.errors import Unauthorized
 from jiefang.people import accounts, service
 from jiefang.people.schemas import (
     AccountCreate,
@@ -30,16 +34,27 @@ from jiefang.people.schemas import (
     PasswordChange,
     Skill,
 )
-from jiefang.schemas import Page
+from jiefang.schemas import RATE_LIMITED, Page
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 router = APIRouter(prefix="/api", tags=["people"])
 
 
-@auth_router.post("/login", response_model=LoginOut)
-def login(session: SessionDep, settings: SettingsDep, data: LoginIn) -> LoginOut:
-    """Exchange a username and password for a bearer token."""
-    return accounts.login(session, data.username, data.password, settings.token_ttl_s)
+@auth_router.post("/login", response_model=LoginOut, responses=RATE_LIMITED)
+def login(session: SessionDep, settings: SettingsDep, limiter: RateLimiterDep, ip: ClientIpDep,
+          data: LoginIn) -> LoginOut:
+    """Exchange a username and password for a bearer token.
+
+    429 when the address made too many attempts, or the username failed too often (locked for a while).
+    """
+    limiter.check_login(ip, data.username)
+    try:
+        out = accounts.login(session, data.username, data.password, settings.token_ttl_s)
+    except Unauthorized:
+        limiter.login_failed(data.username)
+        raise
+    limiter.login_succeeded(data.username)
+    return out
 
 
 @auth_router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -65,7 +80,7 @@ def list_accounts(session: SessionDep, who: PrincipalDep) -> list[AccountOut]:
     return accounts.list_accounts(session, who)
 
 
-@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED)
+@router.post("/accounts", response_model=AccountOut, status_code=status.HTTP_201_CREATED, dependencies=[STAFF_ONLY])
 def create_account(session: SessionDep, who: PrincipalDep, data: AccountCreate) -> AccountOut:
     return AccountOut.model_validate(accounts.create_account(session, who, data))
 
@@ -108,11 +123,11 @@ def get_member(session: SessionDep, who: PrincipalDep, member_id: IdPath) -> Mem
     return service.get_member(session, who, member_id)
 
 
-@router.post("/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
+@router.post("/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED, dependencies=[STAFF_ONLY])
 def create_member(session: SessionDep, who: PrincipalDep, data: MemberCreate) -> MemberOut:
     return service.create_member(session, who, data)
 
 
-@router.patch("/members/{member_id}", response_model=MemberOut)
+@router.patch("/members/{member_id}", response_model=MemberOut, dependencies=[STAFF_ONLY])
 def update_member(session: SessionDep, who: PrincipalDep, member_id: IdPath, data: MemberUpdate) -> MemberOut:
     return service.update_member(session, who, member_id, data)

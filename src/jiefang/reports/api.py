@@ -7,7 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from jiefang.api.deps import BusDep, IdPath, PhotoStoreDep, PrincipalDep, SessionDep, SettingsDep, require_roles
+from jiefang.api.deps import (
+    INTAKE_LIMIT,
+    STAFF_ONLY,
+    BusDep,
+    IdPath,
+    PhotoStoreDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    require_roles,
+)
 from jiefang.api.uploads import read_bytes_upload
 from jiefang.config import Settings
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR
@@ -24,6 +34,7 @@ from jiefang.reports.schemas import (
     StatusIn,
 )
 from jiefang.reports.service import Upload
+from jiefang.schemas import RATE_LIMITED
 
 router = APIRouter(prefix="/api", tags=["reports"])
 OPERATORS = require_roles(CITY_ADMIN, DISTRICT_OPERATOR)
@@ -41,7 +52,8 @@ def categories() -> list[CategoryOut]:
     return [CategoryOut(code=c, name_zh=zh, name_en=en, group=CATEGORY_GROUPS[c]) for c, (zh, en) in CATEGORIES.items()]
 
 
-@router.post("/reports", response_model=ReportOut, status_code=status.HTTP_201_CREATED)
+@router.post("/reports", response_model=ReportOut, status_code=status.HTTP_201_CREATED, dependencies=[INTAKE_LIMIT],
+             responses=RATE_LIMITED)
 async def file_report(
     session: SessionDep,
     bus: BusDep,
@@ -55,6 +67,7 @@ async def file_report(
 
     Without lon/lat the position is the first photo's EXIF GPS. The report is routed to the
     district, street and grid at its position; the district's operators see it at once.
+    429 when your address sent too many reports in the intake window.
     """
     uploads = await read_photos(photos, settings)
     report = await run_in_threadpool(service.file_report, session, bus, store, settings, who, data, uploads)
@@ -95,7 +108,7 @@ def get_report(session: SessionDep, who: PrincipalDep, report_id: IdPath) -> Rep
     return service.report_out(service.get_report(session, who, report_id))
 
 
-@router.post("/reports/{report_id}/status", response_model=ReportOut)
+@router.post("/reports/{report_id}/status", response_model=ReportOut, dependencies=[STAFF_ONLY])
 def change_status(
     session: SessionDep, bus: BusDep, settings: SettingsDep, who: PrincipalDep, report_id: IdPath, data: StatusIn
 ) -> ReportOut:

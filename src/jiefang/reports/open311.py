@@ -12,18 +12,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header, Query
+from fastapi import APIRouter, Depends, Form, Header, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from jiefang.api.deps import BusDep, IdPath, PhotoStoreDep, SessionDep, SettingsDep
+from jiefang.api.deps import INTAKE_LIMIT, BusDep, IdPath, PhotoStoreDep, SessionDep, SettingsDep
 from jiefang.errors import InvalidInput, Unauthorized
 from jiefang.people.access import Principal
 from jiefang.people.accounts import authenticate
 from jiefang.reports import service
 from jiefang.reports.models import HazardReport
 from jiefang.reports.schemas import CATEGORIES, CATEGORY_GROUPS, OPEN_STATUSES, Category, ReportIn
-from jiefang.schemas import UtcDatetime
+from jiefang.schemas import RATE_LIMITED, UtcDatetime
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 ApiKey = Annotated[str | None, Query(max_length=200, description="API token of your jiefang account")]
@@ -60,13 +60,33 @@ class RequestOut(BaseModel):
     media_url: str | None
 
 
-def _principal(session: Session, api_key: str | None, authorization: str | None) -> Principal:
+def _principal(request: Request, session: Session, api_key: str | None, authorization: str | None) -> Principal:
     token = api_key
     if not token and authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     if not token:
         raise Unauthorized("send api_key (an API token) or Authorization: Bearer <token>")
-    return authenticate(session, token)
+    who = authenticate(session, token)
+    request.state.principal = who  # for the audit log, as get_principal does
+    return who
+
+
+def query_principal(request: Request, session: SessionDep, api_key: ApiKey = None,
+                    authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller of a GeoReport read: ``api_key`` in the query or a bearer token; raises Unauthorized."""
+    return _principal(request, session, api_key, authorization)
+
+
+def form_principal(request: Request, session: SessionDep,
+                   api_key: Annotated[str | None, Form(max_length=200)] = None,
+                   authorization: Annotated[str | None, Header()] = None) -> Principal:
+    """The caller of a GeoReport submission: ``api_key`` in the form or a bearer token; raises
+    Unauthorized (before the rest of the form is validated)."""
+    return _principal(request, session, api_key, authorization)
+
+
+QueryCaller = Annotated[Principal, Depends(query_principal)]
+FormCaller = Annotated[Principal, Depends(form_principal)]
 
 
 def request_out(r: HazardReport) -> RequestOut:
@@ -105,22 +125,24 @@ def services() -> list[ServiceOut]:
     ]
 
 
-@router.post("/requests.json", response_model=list[RequestCreated], status_code=201)
+@router.post("/requests.json", response_model=list[RequestCreated], status_code=201, dependencies=[INTAKE_LIMIT],
+             responses=RATE_LIMITED)
 def create_request(
     session: SessionDep,
     bus: BusDep,
     store: PhotoStoreDep,
     settings: SettingsDep,
+    who: FormCaller,
     service_code: Annotated[Category, Form()],
     lat: Annotated[float, Form(ge=-90, le=90)],
     long: Annotated[float, Form(ge=-180, le=180)],
     description: Annotated[str, Form(max_length=2000)] = "",
     address_string: Annotated[str, Form(max_length=300)] = "",
-    api_key: Annotated[str | None, Form(max_length=200)] = None,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> list[RequestCreated]:
-    """Submit a service request (form-encoded, as GeoReport v2); it becomes a hazard report."""
-    who = _principal(session, api_key, authorization)
+    """Submit a service request (form-encoded, as GeoReport v2); it becomes a hazard report.
+
+    429 when your address sent too many requests in the intake window.
+    """
     text = f"{description}\n{address_string}".strip() if address_string else description
     try:
         data = ReportIn(category=service_code, text=text, lon=long, lat=lat)
@@ -133,8 +155,7 @@ def create_request(
 @router.get("/requests.json", response_model=list[RequestOut])
 def list_requests(
     session: SessionDep,
-    api_key: ApiKey = None,
-    authorization: Annotated[str | None, Header()] = None,
+    who: QueryCaller,
     service_request_id: Annotated[str | None, Query(max_length=2000, pattern=r"^\d+(,\d+)*$")] = None,
     service_code: Category | None = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
@@ -142,7 +163,6 @@ def list_requests(
     end_date: UtcDatetime | None = None,
 ) -> list[RequestOut]:
     """Service requests you may see (your own; operators their district's), newest first, at most 1000."""
-    who = _principal(session, api_key, authorization)
     found = service.list_reports(session, who, category=service_code, limit=1000)
     wanted: Any = set(map(int, service_request_id.split(","))) if service_request_id else None
     out = []
@@ -158,12 +178,6 @@ def list_requests(
 
 
 @router.get("/requests/{request_id}.json", response_model=list[RequestOut])
-def get_request(
-    session: SessionDep,
-    request_id: IdPath,
-    api_key: ApiKey = None,
-    authorization: Annotated[str | None, Header()] = None,
-) -> list[RequestOut]:
+def get_request(session: SessionDep, who: QueryCaller, request_id: IdPath) -> list[RequestOut]:
     """One service request, as a one-element list (GeoReport v2)."""
-    who = _principal(session, api_key, authorization)
     return [request_out(service.get_report(session, who, request_id))]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from jiefang.areas.models import Area
 from jiefang.errors import Conflict
 from jiefang.people.accounts import ensure_account
-from jiefang.people.models import Member
+from jiefang.people.models import Account, Member
+from jiefang.people.security import verify_password
 from jiefang.units.models import Unit
 
 DEMO_DISTRICT_CODE = "440106"  # 天河区: the leader and member accounts come from a unit here
@@ -56,3 +57,11 @@ def create_demo_accounts(session: Session, password: str) -> list[DemoAccount]:
                        unit_id=unit.id, member_id=member.id)
         made.append(DemoAccount("member-demo", "member", f"{member.name} @ {unit.name}"))
     return made
+
+
+def demo_accounts_with_password(session: Session, password: str) -> list[str]:
+    """Return the usernames of active demo accounts (admin, op-<district>, leader-demo, member-demo)
+    whose password is ``password``."""
+    demo = or_(Account.username.in_(("admin", "leader-demo", "member-demo")), Account.username.like("op-%"))
+    rows = session.scalars(select(Account).where(Account.active.is_(True), demo).order_by(Account.username))
+    return [a.username for a in rows if verify_password(a.password_hash, password)]

@@ -8,9 +8,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from jiefang.api.deps import BusDep, IdPath, IdQuery, PrincipalDep, SessionDep, TrackerDep
+from jiefang.api.deps import (
+    OPERATORS_ONLY,
+    STAFF_ONLY,
+    BusDep,
+    IdPath,
+    IdQuery,
+    PrincipalDep,
+    SessionDep,
+    TrackerDep,
+    require_roles,
+)
 from jiefang.duty.schemas import Lat, Lon
 from jiefang.errors import InvalidInput
+from jiefang.people.access import CITY_ADMIN, MEMBER, UNIT_LEADER
 from jiefang.schemas import DbId
 from jiefang.tracking import fencing, service
 from jiefang.tracking.schemas import (
@@ -27,15 +38,17 @@ from jiefang.tracking.schemas import (
 
 router = APIRouter(prefix="/api", tags=["tracking"])
 NameList = Annotated[list[str] | None, Query(max_length=20)]
+# members and leaders send their own positions; a city admin account is a radio/position gateway
+SENDERS = require_roles(MEMBER, UNIT_LEADER, CITY_ADMIN)
 
 
-@router.post("/positions", response_model=IngestOut)
+@router.post("/positions", response_model=IngestOut, dependencies=[SENDERS])
 def post_position(session: SessionDep, tracker: TrackerDep, bus: BusDep, who: PrincipalDep, fix: FixIn) -> IngestOut:
     """Send one position fix while on duty."""
     return service.ingest_fixes(session, tracker, bus, who, [fix])
 
 
-@router.post("/positions/batch", response_model=IngestOut)
+@router.post("/positions/batch", response_model=IngestOut, dependencies=[SENDERS])
 def post_positions(
     session: SessionDep, tracker: TrackerDep, bus: BusDep, who: PrincipalDep, batch: FixBatchIn
 ) -> IngestOut:
@@ -73,7 +86,7 @@ class AreaQuery(BaseModel):
     unit_id: DbId | None = None
 
 
-@router.post("/positions/within", response_model=list[NearbyOut])
+@router.post("/positions/within", response_model=list[NearbyOut], dependencies=[OPERATORS_ONLY])
 def within(session: SessionDep, tracker: TrackerDep, who: PrincipalDep, query: AreaQuery) -> list[NearbyOut]:
     """Everyone on duty inside a drawn polygon (地图圈选), nearest its centre first."""
     return service.nearby(session, tracker, who, 0.0, 0.0, polygon=query.polygon, skills=query.skills,
@@ -107,7 +120,7 @@ def list_fences(session: SessionDep, who: PrincipalDep, include_retired: bool = 
     return fencing.list_fences(session, who, include_retired)
 
 
-@router.post("/fences", response_model=FenceOut, status_code=status.HTTP_201_CREATED)
+@router.post("/fences", response_model=FenceOut, status_code=status.HTTP_201_CREATED, dependencies=[STAFF_ONLY])
 def create_fence(session: SessionDep, tracker: TrackerDep, bus: BusDep, who: PrincipalDep, data: FenceIn) -> FenceOut:
     """Draw a fence: a patrol zone for a team, a sensitive area, or an incident perimeter."""
     return fencing.create_fence(session, tracker, bus, who, data)

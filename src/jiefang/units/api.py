@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from jiefang.api.deps import (
+    STAFF_ONLY,
     BBoxDep,
     IdPath,
     IdQuery,
@@ -113,25 +114,26 @@ def get_unit(session: SessionDep, who: PrincipalDep, unit_id: IdPath) -> UnitDet
     return service.unit_detail(session, who, unit_id)
 
 
-@router.post("/units", response_model=UnitDetail, status_code=status.HTTP_201_CREATED)
+@router.post("/units", response_model=UnitDetail, status_code=status.HTTP_201_CREATED, dependencies=[OPERATORS])
 def create_unit(session: SessionDep, who: PrincipalDep, data: UnitCreate) -> UnitDetail:
     unit = service.create_unit(session, who, data)
     return service.unit_detail(session, who, unit.id)
 
 
-@router.patch("/units/{unit_id}", response_model=UnitDetail)
+@router.patch("/units/{unit_id}", response_model=UnitDetail, dependencies=[STAFF_ONLY])
 def update_unit(session: SessionDep, who: PrincipalDep, unit_id: IdPath, data: UnitUpdate) -> UnitDetail:
     service.update_unit(session, who, unit_id, data)
     return service.unit_detail(session, who, unit_id)
 
 
-@router.post("/units/{unit_id}/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED)
+@router.post("/units/{unit_id}/teams", response_model=TeamOut, status_code=status.HTTP_201_CREATED,
+             dependencies=[STAFF_ONLY])
 def add_team(session: SessionDep, who: PrincipalDep, unit_id: IdPath, data: TeamIn) -> TeamOut:
     team = service.add_team(session, who, unit_id, data)
     return TeamOut(id=team.id, name=team.name, member_count=0)
 
 
-@router.patch("/teams/{team_id}", response_model=TeamOut)
+@router.patch("/teams/{team_id}", response_model=TeamOut, dependencies=[STAFF_ONLY])
 def rename_team(session: SessionDep, who: PrincipalDep, team_id: IdPath, data: TeamIn) -> TeamOut:
     team = service.rename_team(session, who, team_id, data)
     detail = service.unit_detail(session, who, team.unit_id)
