@@ -26,9 +26,13 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+REQUEST_SESSIONS = "jiefang.sessions"  # scope key: the request's sessions, for the idempotency middleware
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; rolled back if the request fails before a commit."""
     session = request.app.state.sessions()
+    request.scope.setdefault(REQUEST_SESSIONS, []).append(session)
     try:
         yield session
     finally:
