@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeout
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,8 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from jiefang.errors import DomainError
 
 log = logging.getLogger("jiefang.api")
-# the database is down, restarting or out of connections: the request may be sent again
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+# the database (or Redis) is down, restarting or out of connections: the request may be sent again
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeout)
 UNAVAILABLE_BODY = {"error": "unavailable",
                     "message": "the database is unavailable for a moment; send the request again"}
 RETRY_AFTER_S = "1"
