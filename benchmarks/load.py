@@ -10,10 +10,11 @@ a member account and a token (written directly: 40,000 logins would only measure
 ``jiefang serve`` (one uvicorn worker, embedded defaults) and, for the length of the run:
 
 * positions at ``--fixes-per-s``: ``phones`` (default) sends each fix as the member app does when
-  its socket is down, ``POST /api/positions`` with the member's own token, one fix a request;
-  ``gateway`` sends them as a position gateway does, batches of ``rate/10`` ten times a second.
-  Sent from a separate process, open loop (a fix is due at its time whether or not the server
-  kept up; at most ``MAX_IN_FLIGHT`` requests wait, the rest count as not sent);
+  its socket is down, ``POST /api/positions`` with the member's own token, one fix a request, over
+  PHONE_CONNECTIONS kept-alive connections; ``gateway`` sends them as a position gateway does,
+  batches of ``rate/10`` ten times a second. Sent from a separate process, open loop (a fix is due
+  at its time whether or not the server kept up; at most ``MAX_IN_FLIGHT`` wait, the rest count
+  as not sent);
 * ``--sockets`` WebSocket clients on the live feed: the 11 district operators and the city admin,
   the rest members on duty, each member also answering its alerts (``accept``);
 * incidents at ``--incident-factor`` × the city's peak rate, at the sites of members holding a
