@@ -18,10 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from jiefang.errors import DomainError
 
 log = logging.getLogger("jiefang.api")
-# the database (or Redis) is down, restarting or out of connections: the request may be sent again
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeout)
+# the database or Redis is down, restarting or out of connections: the request may be sent again
+STORE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeout)
 UNAVAILABLE_BODY = {"error": "unavailable",
-                    "message": "the database is unavailable for a moment; send the request again"}
+                    "message": "the database or Redis is unavailable for a moment; send the request again"}
 RETRY_AFTER_S = "1"
 
 
@@ -58,10 +58,10 @@ def install_error_handlers(app: FastAPI) -> None:
                             headers=getattr(exc, "headers", None))
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
         return JSONResponse(UNAVAILABLE_BODY, 503, headers={"Retry-After": RETRY_AFTER_S})
 
-    for kind in DATABASE_UNAVAILABLE:
+    for kind in STORE_UNAVAILABLE:
         app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Exception)

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jiefang.api.deps import REQUEST_SESSIONS
-from jiefang.api.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_S, UNAVAILABLE_BODY
+from jiefang.api.errors import RETRY_AFTER_S, STORE_UNAVAILABLE, UNAVAILABLE_BODY
 from jiefang.db import Base, UTCDateTime, utcnow
 from jiefang.errors import DomainError
 from jiefang.people.accounts import authenticate
@@ -186,6 +186,11 @@ async def _json(
     await send({"type": "http.response.body", "body": body})
 
 
+async def _unavailable(send: Send) -> None:
+    await _json(send, 503, UNAVAILABLE_BODY["error"], UNAVAILABLE_BODY["message"],
+                [(b"retry-after", RETRY_AFTER_S.encode())])
+
+
 class IdempotencyMiddleware:
     """ASGI middleware applying idempotency keys to authenticated POST requests (see the module docstring)."""
 
@@ -243,10 +248,9 @@ class IdempotencyMiddleware:
 
         try:
             got = await run_in_threadpool(claim_key)
-        except DATABASE_UNAVAILABLE as exc:
-            log.warning("idempotency key not claimed, database unavailable: %s", str(exc).splitlines()[0])
-            await _json(send, 503, UNAVAILABLE_BODY["error"], UNAVAILABLE_BODY["message"],
-                        [(b"retry-after", RETRY_AFTER_S.encode())])
+        except STORE_UNAVAILABLE as exc:
+            log.warning("idempotency key not claimed, store unavailable: %s", str(exc).splitlines()[0])
+            await _unavailable(send)
             return
         if got is None or got.outcome == "run":
             await self._run(scope, body, receive, send, sessions, got.row_id if got else None)
@@ -309,13 +313,12 @@ class IdempotencyMiddleware:
             data = b"".join(parts)
             try:
                 await run_in_threadpool(self._keep_answer, sessions, scope, row_id, start, data)
-            except DATABASE_UNAVAILABLE as exc:
+            except STORE_UNAVAILABLE as exc:
                 # the claim stays locked and is taken over after idempotency_lock_s: the repeat runs
                 # again then, or finds the effect already there (routes that must not repeat keep the key)
-                log.warning("answer to key %s not kept, database unavailable: %s", row_id, str(exc).splitlines()[0])
+                log.warning("answer to key %s not kept, store unavailable: %s", row_id, str(exc).splitlines()[0])
                 stored = True
-                await _json(send, 503, UNAVAILABLE_BODY["error"], UNAVAILABLE_BODY["message"],
-                            [(b"retry-after", RETRY_AFTER_S.encode())])
+                await _unavailable(send)
                 return
             stored = True  # from here a failure to send (client gone) leaves the answer for the repeat
             await send(start)
@@ -327,8 +330,8 @@ class IdempotencyMiddleware:
             if not stored:
                 try:
                     await run_in_threadpool(self._release, sessions, row_id)
-                except DATABASE_UNAVAILABLE:
-                    log.warning("key %s not released, database unavailable: taken over after the lock", row_id)
+                except STORE_UNAVAILABLE:
+                    log.warning("key %s not released, store unavailable: taken over after the lock", row_id)
             raise
 
     @staticmethod
