@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from jiefang.db import utcnow
 from jiefang.drills.models import Drill
 from jiefang.incidents.models import Incident, IncidentEvent
+from jiefang.people.accounts import ensure_account
 from jiefang.people.models import Member
 from jiefang.units.models import Unit
 
@@ -33,8 +34,6 @@ def _until(what: str, probe, timeout_s: float = WAIT_S):  # type: ignore[no-unty
 
 
 def test_sigkill_during_a_running_drill_scores_it_exactly_once(database_url, sessions, settings, tmp_path):
-    from jiefang.people.accounts import ensure_account
-
     with sessions() as s:
         unit = s.scalars(select(Unit).where(Unit.status == "active").order_by(Unit.id)).first()
         member_id = s.scalars(select(Member.id).where(Member.unit_id == unit.id, Member.status == "active")
