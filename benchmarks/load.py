@@ -40,7 +40,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ INCIDENT_TYPES = ("public_order", "dispute", "medical", "fire", "traffic_acciden
                   "violent_crime")
 MAX_IN_FLIGHT = 256
 PHONE_CONNECTIONS = 64
+FIRST_WAVE_S = 5.0  # an alert raised this soon after the report is of its first wave, not an escalation
 PREFIX = "load-"
 FEED_EXTRA_S = 4.0  # positions start before the sockets open and end after the last incident
 
@@ -233,7 +234,7 @@ class Feed:
     connected: int = 0
     frames: int = 0
     failures: dict[str, int] = field(default_factory=dict)
-    alert_at: dict[int, float] = field(default_factory=dict)  # incident id -> first alert frame (perf clock)
+    alerts: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # incident -> (event, arrival)
     accepts: Stream = field(default_factory=Stream)
 
 
@@ -254,7 +255,8 @@ async def listen(url: str, base: str, token: str, feed: Feed, stop: asyncio.Even
                 if frame.get("type") == "resync":
                     feed.failures["resync"] = feed.failures.get("resync", 0) + 1
                 if answer and frame.get("type") == "dispatch.alert":
-                    feed.alert_at.setdefault(frame["incident_id"], time.perf_counter())
+                    feed.alerts.setdefault(frame["incident_id"], []).append(
+                        (datetime.fromisoformat(frame["at"]).timestamp(), time.time()))
                     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": str(uuid.uuid4())}
                     feed.accepts.sent += 1
                     await _timed(feed.accepts, http.post(f"/api/alerts/{frame['assignment_id']}/accept",
@@ -278,7 +280,7 @@ async def drive(base: str, admin: str, operators: list[str], members: list[tuple
     async with httpx.AsyncClient(base_url=base, timeout=30, headers={"Authorization": f"Bearer {admin}"}) as http:
         async def report(i: int) -> None:
             _, lon, lat = members[rng.randrange(len(members))]
-            t = time.perf_counter()
+            t = time.time()  # wall clock: compared with the alert events' times
             r = await http.post("/api/incidents", json={"type": rng.choice(INCIDENT_TYPES), "lon": lon, "lat": lat})
             if r.status_code == 201:
                 sent_at[r.json()["id"]] = t
@@ -354,7 +356,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:  # still closing sockets: the figures are taken
             server.kill()
             server.wait(10)
-    delivery = [(feed.alert_at[i] - t) * 1000 for i, t in sent_at.items() if i in feed.alert_at]
+    first_wave = {i: [arrived for at, arrived in feed.alerts.get(i, []) if at - t < FIRST_WAVE_S]
+                  for i, t in sent_at.items()}
+    delivery = [(min(arrived) - sent_at[i]) * 1000 for i, arrived in first_wave.items() if arrived]
+    hub = [(arrived - at) * 1000 for frames in feed.alerts.values() for at, arrived in frames]
     table = Table(title=f"Load on one worker (SQLite), {args.on_duty:,} on duty, {seconds:,.0f} s, "
                         f"positions as {args.positions}")
     for col in ("stream", "target /s", "achieved /s", "p50 ms", "p99 ms", "errors", "not sent"):
@@ -366,8 +371,9 @@ def main() -> None:
     table.add_row("incidents (POST /api/incidents)", f"{incidents_per_s:.2f}",
                   f"{len(incidents.latencies_ms) / seconds:.2f}", *_pcts(incidents.latencies_ms),
                   f"{incidents.errors:,}", f"{incidents.skipped:,}")
-    table.add_row("alert delivery (report → WS frame)", "", f"{len(delivery)}/{len(sent_at)} alerted",
-                  *_pcts(delivery), "", "")
+    table.add_row("alert delivery (report → first-wave WS frame)", "",
+                  f"{len(delivery)}/{len(sent_at)} alerted", *_pcts(delivery), "", "")
+    table.add_row("alert frames (event → WS frame, all waves)", "", f"{len(hub):,} frames", *_pcts(hub), "", "")
     table.add_row("accepts (POST /api/alerts/{id}/accept)", "", f"{len(feed.accepts.latencies_ms) / seconds:.2f}",
                   *_pcts(feed.accepts.latencies_ms), f"{feed.accepts.errors:,}", "")
     table.add_row(f"WebSocket clients ({len(operators)} operators)", f"{args.sockets}",
