@@ -39,11 +39,14 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def start_server(env: dict[str, str], timeout_s: float = 60.0) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``jiefang serve`` (one worker) on a free loopback port; return it and its base URL once it answers."""
+def start_server(env: dict[str, str], timeout_s: float = 60.0,
+                 log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``jiefang serve`` (one worker) on a free loopback port, its output to ``log`` if given;
+    return it and its base URL once it answers."""
     port = _free_port()
+    out = log.open("wb") if log else subprocess.DEVNULL
     server = subprocess.Popen([sys.executable, "-m", "jiefang.cli", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

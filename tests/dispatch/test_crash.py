@@ -3,70 +3,24 @@ every acknowledgement is still there."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
-import pytest
-import yaml
 from sqlalchemy import select
 
-from jiefang.incidents.playbooks import SHIPPED_DIR
 from jiefang.units.models import Unit
 
+from ..serving import free_port, power_cut, quick_playbooks, serve  # type: ignore[import-not-found]
 from .conftest import give_logins, put_crew_on_duty  # type: ignore[import-not-found]
-
-START_TIMEOUT_S = 60.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(database_url: str, password: str, playbooks: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "JIEFANG_DATABASE_URL": database_url, "JIEFANG_DEMO_PASSWORD": password,
-           "JIEFANG_PLAYBOOK_DIR": str(playbooks)}
-    env.pop("JIEFANG_REDIS_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "jiefang.cli", "serve", "--port", str(port)], env=env,
-                              stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=1)  # 401 once it serves
-            return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    pytest.fail(f"the server did not start in {START_TIMEOUT_S:.0f} s: {log.read_text()[-2000:]}")
-
-
-def _quick_playbooks(tmp_path: Path) -> Path:
-    """The shipped playbooks, with the public-order answers due in 5 s instead of 15–30 s."""
-    folder = tmp_path / "playbooks"
-    folder.mkdir()
-    for path in SHIPPED_DIR.glob("*.yaml"):
-        book = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if book["incident_type"] == "public_order":
-            for tier in book["tiers"]:
-                tier["ack_timeout_s"] = 5
-        (folder / path.name).write_text(yaml.safe_dump(book, allow_unicode=True), encoding="utf-8")
-    return folder
 
 
 def test_sigkill_mid_dispatch_loses_no_answer_and_the_timers_resume(database_url, sessions, settings, tmp_path):
     with sessions() as s:
         unit_id = s.scalars(select(Unit.id).where(Unit.leader_member_id.is_not(None)).order_by(Unit.id)).first()
     crew = put_crew_on_duty(sessions, unit_id)
-    playbooks, port, log = _quick_playbooks(tmp_path), _free_port(), tmp_path / "server.log"
+    playbooks, port, log = quick_playbooks(tmp_path), free_port(), tmp_path / "server.log"
     base = f"http://127.0.0.1:{port}"
-    server = _serve(database_url, settings.demo_password, playbooks, port, log)
+    server = serve(database_url, settings.demo_password, port, log, playbooks)
     try:
         with httpx.Client(base_url=base, timeout=10) as http:
             login = http.post("/api/auth/login", json={"username": "admin", "password": settings.demo_password})
@@ -82,10 +36,9 @@ def test_sigkill_mid_dispatch_loses_no_answer_and_the_timers_resume(database_url
             for m in accepted:
                 answer = http.post(f"/api/alerts/{alerts[m]['id']}/accept", headers=crew.headers[m])
                 assert answer.status_code == 200
-        server.send_signal(signal.SIGKILL)  # no shutdown, no flush: what a power cut does
-        server.wait(10)
+        power_cut(server)
         time.sleep(6)  # every unanswered alert is now past its 5 s deadline, with no server running
-        server = _serve(database_url, settings.demo_password, playbooks, port, log)
+        server = serve(database_url, settings.demo_password, port, log, playbooks)
         with httpx.Client(base_url=base, timeout=10) as http:
             first_wave = {a["id"] for a in alerts.values()}
             deadline = time.monotonic() + 20

@@ -5,10 +5,8 @@ worker that runs the dispatch deadlines loses no timer and doubles none."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import ExitStack
@@ -26,28 +24,18 @@ from jiefang.dispatch.models import Assignment
 from jiefang.incidents.models import IncidentEvent
 from jiefang.units.models import Unit
 
+from ..serving import free_port, quick_playbooks, serve  # type: ignore[import-not-found]
 from .conftest import give_logins, put_crew_on_duty  # type: ignore[import-not-found]
-from .test_crash import _free_port, _quick_playbooks  # type: ignore[import-not-found]
 
-START_TIMEOUT_S = 60.0
 LEASE_TTL_S = 2.0  # a killed worker's jobs move within this (plus a refresh period)
 WAIT_S = 20.0
 
 
-def _start_worker(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start one ``jiefang serve`` worker; return it and its base URL once it answers."""
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "jiefang.cli", "serve", "--port", str(port)],
-                              env={**os.environ, **env}, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/stats", timeout=1)  # 401 once it serves
-            return server, f"127.0.0.1:{port}"
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.kill()
-    pytest.fail(f"the worker did not start in {START_TIMEOUT_S:.0f} s: {log.read_text()[-2000:]}")
+def _start_worker(database_url: str, password: str, playbooks: Path, log: Path,
+                  **env: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start one ``jiefang serve`` worker; return it and its address once it answers."""
+    port = free_port()
+    return serve(database_url, password, port, log, playbooks, **env), f"127.0.0.1:{port}"
 
 
 def _socket(sockets: ExitStack, where: str, headers: dict[str, str],
@@ -77,11 +65,12 @@ def test_incident_reaches_the_other_worker_and_a_killed_lease_holder_loses_no_ti
     with sessions() as s:
         unit_id = s.scalars(select(Unit.id).where(Unit.leader_member_id.is_not(None)).order_by(Unit.id)).first()
     crew = put_crew_on_duty(sessions, unit_id)
-    env = {"JIEFANG_DATABASE_URL": database_url, "JIEFANG_DEMO_PASSWORD": settings.demo_password,
-           "JIEFANG_PLAYBOOK_DIR": str(_quick_playbooks(tmp_path)), "JIEFANG_REDIS_URL": redis_url,
-           "JIEFANG_REDIS_PREFIX": redis_prefix, "JIEFANG_LEASE_TTL_S": str(LEASE_TTL_S)}
-    workers = [_start_worker(env, tmp_path / "a.log")]  # first up: it takes every lease
-    workers.append(_start_worker(env, tmp_path / "b.log"))
+    env = {"JIEFANG_REDIS_URL": redis_url, "JIEFANG_REDIS_PREFIX": redis_prefix,
+           "JIEFANG_LEASE_TTL_S": str(LEASE_TTL_S)}
+    playbooks = quick_playbooks(tmp_path)
+    workers = [_start_worker(database_url, settings.demo_password, playbooks, tmp_path / "a.log", **env)]
+    # first up: it takes every lease
+    workers.append(_start_worker(database_url, settings.demo_password, playbooks, tmp_path / "b.log", **env))
     (server_a, a), (_, b) = workers
     sockets = ExitStack()
     try:

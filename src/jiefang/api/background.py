@@ -27,13 +27,14 @@ from jiefang.reports.service import flag_overdue
 from jiefang.rewards.rules import Rules
 from jiefang.rewards.service import award
 from jiefang.tracking.live import LiveTracker
-from jiefang.tracking.service import purge_track, raise_patrol_alerts, sync_on_duty
+from jiefang.tracking.service import purge_track, raise_patrol_alerts, restore_store, store_lost_members, sync_on_duty
 
 log = logging.getLogger(__name__)
 POSITIONS_EVERY_S = 2.0
 HOUSEKEEPING_EVERY_S = 30.0
 PURGE_EVERY_S = 3600.0
 DISPATCH_EVERY_S = 1.0
+STORE_CHECK_EVERY_S = 2.0
 DRILLS_EVERY_S = 2.0
 REPORTS_EVERY_S = 60.0
 HOTSPOTS_EVERY_S = 300.0
@@ -115,6 +116,17 @@ async def while_leased(start_service: Callable[[], Stoppable | None], holds: Cal
             service.stop()
 
 
+def run_store_check(sessions: sessionmaker[Session], tracker: LiveTracker) -> int:
+    """Rebuild the live picture in the position store if it lost it (Redis restarted); return how
+    many members were put back. Costs one HLEN a round while nothing is lost."""
+    if not store_lost_members(tracker):
+        return 0
+    with session_scope(sessions) as session:
+        restored = restore_store(session, tracker)
+    log.warning("the position store had lost members on duty: %d put back", restored)
+    return restored
+
+
 def run_dispatch(sessions: sessionmaker[Session], dispatcher: Dispatcher) -> dict[str, int]:
     """Run the dispatch deadlines now due (silence, arrivals, short tiers); return what happened."""
     with session_scope(sessions) as session:
@@ -189,6 +201,7 @@ def start(
          lambda: housekeeping(sessions, tracker, bus, checkout=holding("checkout")()), always),
         (PURGE_EVERY_S, "track purge", purge, holding("purge")),
         (DISPATCH_EVERY_S, "dispatch deadlines", lambda: run_dispatch(sessions, dispatcher), holding("dispatch")),
+        (STORE_CHECK_EVERY_S, "position store check", lambda: run_store_check(sessions, tracker), always),
         (DRILLS_EVERY_S, "drills", lambda: run_drills(sessions, dispatcher, settings), holding("drills")),
         (REPORTS_EVERY_S, "report deadlines", lambda: run_reports(sessions, bus), holding("reports")),
         (HOTSPOTS_EVERY_S, "hotspot scan", lambda: run_hotspots(sessions, bus, settings), holding("hotspots")),

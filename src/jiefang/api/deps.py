@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
@@ -27,14 +28,24 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+REQUEST_SESSIONS = "jiefang.sessions"  # scope key: the request's sessions, for the idempotency middleware
+
+
+def _end(session: Session) -> None:
+    session.rollback()
+    session.close()
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request; rolled back if the request fails before a commit."""
     session = request.app.state.sessions()
+    request.scope.setdefault(REQUEST_SESSIONS, []).append(session)
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        # Not in the request thread pool: a request holding a connection while it waits for one of
+        # those threads, with every thread waiting for a connection, stalls a busy server.
+        await asyncio.to_thread(_end, session)
 
 
 def get_bus(request: Request) -> EventBus:
@@ -96,6 +107,7 @@ def get_token(
 
 def get_principal(request: Request, session: SessionDep, token: Annotated[str, Depends(get_token)]) -> Principal:
     who = authenticate(session, token)
+    session.commit()  # end the read: no connection held while the request waits for a thread to run on
     request.state.principal = who  # for the audit log, written when the answer leaves
     return who
 

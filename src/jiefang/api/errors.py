@@ -10,11 +10,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeout
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiefang.errors import DomainError, TooManyRequests
 
 log = logging.getLogger("jiefang.api")
+# the database or Redis is down, restarting or out of connections: the request may be sent again
+STORE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, RedisConnectionError, RedisTimeout)
+UNAVAILABLE_BODY = {"error": "unavailable",
+                    "message": "the database or Redis is unavailable for a moment; send the request again"}
+RETRY_AFTER_S = "1"
 
 
 def _describe(errors: Sequence[Any]) -> str:
@@ -50,6 +59,13 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "error")
         return JSONResponse({"error": code, "message": str(exc.detail)}, exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable on %s %s: %s", request.method, request.url.path, str(exc).splitlines()[0])
+        return JSONResponse(UNAVAILABLE_BODY, 503, headers={"Retry-After": RETRY_AFTER_S})
+
+    for kind in STORE_UNAVAILABLE:
+        app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jiefang.api.deps import REQUEST_SESSIONS
+from jiefang.api.errors import RETRY_AFTER_S, STORE_UNAVAILABLE, UNAVAILABLE_BODY
 from jiefang.db import Base, UTCDateTime, utcnow
 from jiefang.errors import DomainError
 from jiefang.people.accounts import authenticate
@@ -184,6 +186,11 @@ async def _json(
     await send({"type": "http.response.body", "body": body})
 
 
+async def _unavailable(send: Send) -> None:
+    await _json(send, 503, UNAVAILABLE_BODY["error"], UNAVAILABLE_BODY["message"],
+                [(b"retry-after", RETRY_AFTER_S.encode())])
+
+
 class IdempotencyMiddleware:
     """ASGI middleware applying idempotency keys to authenticated POST requests (see the module docstring)."""
 
@@ -239,7 +246,12 @@ class IdempotencyMiddleware:
                     state.settings.idempotency_lock_s,
                 )
 
-        got = await run_in_threadpool(claim_key)
+        try:
+            got = await run_in_threadpool(claim_key)
+        except STORE_UNAVAILABLE as exc:
+            log.warning("idempotency key not claimed, store unavailable: %s", str(exc).splitlines()[0])
+            await _unavailable(send)
+            return
         if got is None or got.outcome == "run":
             await self._run(scope, body, receive, send, sessions, got.row_id if got else None)
         elif got.outcome == "replay":
@@ -298,20 +310,37 @@ class IdempotencyMiddleware:
             if message.get("more_body", False):
                 return
             assert start is not None
-            await run_in_threadpool(self._keep_answer, sessions, row_id, start, b"".join(parts))
+            data = b"".join(parts)
+            try:
+                await run_in_threadpool(self._keep_answer, sessions, scope, row_id, start, data)
+            except STORE_UNAVAILABLE as exc:
+                # the claim stays locked and is taken over after idempotency_lock_s: the repeat runs
+                # again then, or finds the effect already there (routes that must not repeat keep the key)
+                log.warning("answer to key %s not kept, store unavailable: %s", row_id, str(exc).splitlines()[0])
+                stored = True
+                await _unavailable(send)
+                return
             stored = True  # from here a failure to send (client gone) leaves the answer for the repeat
             await send(start)
-            await send({"type": "http.response.body", "body": b"".join(parts)})
+            await send({"type": "http.response.body", "body": data})
 
         try:
             await self.app(scope, replay_body, keep)
         except BaseException:
             if not stored:
-                await run_in_threadpool(self._release, sessions, row_id)
+                try:
+                    await run_in_threadpool(self._release, sessions, row_id)
+                except STORE_UNAVAILABLE:
+                    log.warning("key %s not released, store unavailable: taken over after the lock", row_id)
             raise
 
     @staticmethod
-    def _keep_answer(sessions: sessionmaker[Session], row_id: int, start: Message, data: bytes) -> None:
+    def _keep_answer(sessions: sessionmaker[Session], scope: Scope, row_id: int, start: Message, data: bytes) -> None:
+        # The answer is complete: give back the request's own connections first. Its session is
+        # otherwise closed only after the answer leaves, so under a burst every request would hold
+        # one connection while waiting for a second here, and the pool would run dry.
+        for used in scope.get(REQUEST_SESSIONS, ()):
+            used.close()
         headers: list[tuple[bytes, bytes]] = start.get("headers", [])
         media_type = next((v.decode("latin-1") for k, v in headers if k.lower() == b"content-type"), None)
         with sessions() as session:

@@ -247,6 +247,9 @@ def _announce(session: Session, bus: EventBus | None, type_: str, duty: DutySess
     if bus is None:
         return
     district_id = session.scalar(select(Unit.district_id).where(Unit.id == duty.unit_id))
+    # end the read before publishing: the live tracker's subscriber opens its own session, and a
+    # burst of check-ins each holding one connection while waiting for a second runs the pool dry
+    session.commit()
     bus.publish(type_, member_id=duty.member_id, unit_id=duty.unit_id, district_id=district_id,
                 session_id=duty.id, reason=duty.check_out_reason, **extra)
 

@@ -130,6 +130,25 @@ def _last_points(session: Session, duties: list[DutySession]) -> dict[int, tuple
     return {m: (lon, lat) for m, lon, lat in rows if m in started}
 
 
+def store_lost_members(tracker: LiveTracker) -> bool:
+    """True when the position store holds fewer members than are on duty here: a Redis that
+    restarted empty (raises redis.ConnectionError while it is down)."""
+    return len(tracker.store) < len(tracker)
+
+
+def restore_store(session: Session, tracker: LiveTracker, chunk: int = 5000) -> int:
+    """Put every member on duty here back into the position store, at their last kept track point
+    (else where they checked in), when it lost them; return how many were put back."""
+    if not store_lost_members(tracker):
+        return 0
+    ids, restored = sorted(tracker.on_duty_ids()), 0
+    for start in range(0, len(ids), chunk):
+        for member, district_id in on_duty_members(session, ids[start:start + chunk]):
+            tracker.go_on_duty(member, district_id)
+            restored += 1
+    return restored
+
+
 def sync_on_duty(session: Session, tracker: LiveTracker, chunk: int = 5000) -> tuple[int, int]:
     """Bring the tracker in step with the open duty sessions; return (added, removed).
 
