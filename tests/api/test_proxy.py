@@ -96,7 +96,7 @@ def test_an_incident_through_the_proxy_reaches_members_on_both_workers(
             incident_id = r.json()["id"]
         with sessions() as s:
             alerted = dict(s.execute(select(Assignment.member_id, Assignment.id)
-                                     .where(Assignment.incident_id == incident_id)).tuples().all())
+                                     .where(Assignment.incident_id == incident_id)).all())
         assert alerted
         for m, assignment_id in alerted.items():
             assert _alert_of(sockets[m], incident_id)["assignment_id"] == assignment_id
