@@ -129,6 +129,7 @@ def test_bad_selections_and_texts_get_clear_errors(client, tianhe_operator, plac
         {"kind": "circle", "center_lon": placed.lon, "center_lat": placed.lat},
         {"kind": "circle", "center_lon": placed.lon, "center_lat": 95, "radius_m": 100},
         {"kind": "circle", "center_lon": placed.lon, "center_lat": placed.lat, "radius_m": 1e7},
+        {"kind": "circle", "center_lon": placed.lon, "center_lat": placed.lat, "radius_m": 5e-324},  # not a place
         {"kind": "polygon", "polygon": bowtie},
         {"kind": "polygon", "polygon": {"type": "Point", "coordinates": [113.3, 23.1]}},
         {"kind": "areas", "area_ids": []},

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from jiefang.duty.schemas import Lat, Lon
 from jiefang.schemas import CleanStr, DbId
+from jiefang.tracking.fences import MIN_RADIUS_M
 
 MAX_SELECTION_RADIUS_M = 50_000.0
 MAX_LISTED = 2000  # members or units listed one by one in a preview; the counts are always whole
@@ -26,7 +27,7 @@ class SelectionIn(BaseModel):
     kind: Literal["circle", "polygon", "areas"]
     center_lon: Lon | None = None
     center_lat: Lat | None = None
-    radius_m: float | None = Field(None, gt=0, le=MAX_SELECTION_RADIUS_M, allow_inf_nan=False)
+    radius_m: float | None = Field(None, ge=MIN_RADIUS_M, le=MAX_SELECTION_RADIUS_M, allow_inf_nan=False)
     polygon: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon, WGS84")
     area_ids: list[DbId] = Field(default_factory=list, max_length=200)
     skills: list[str] = Field(default_factory=list, max_length=20, description="only members with all of these")

@@ -39,6 +39,7 @@ FENCE_KINDS: dict[str, tuple[str, str]] = {
     "incident_perimeter": ("事件警戒范围", "Incident perimeter"),
 }
 MAX_RADIUS_M = 50_000.0
+MIN_RADIUS_M = 1.0  # smaller circles are not places (and below float precision, not geometry)
 _NOWHERE: frozenset[int] = frozenset()
 _M_PER_DEG = math.radians(1.0) * EARTH_RADIUS_M
 
@@ -80,8 +81,8 @@ class Fence:
         radius = math.nan if self.radius_m is None else self.radius_m
         if not (math.isfinite(lon) and math.isfinite(lat) and abs(lon) <= 180 and abs(lat) <= 85):
             raise InvalidInput(f"fence {self.fence_id}: circle centre {self.center!r} is not WGS84")
-        if not 0 < radius <= MAX_RADIUS_M:
-            raise InvalidInput(f"fence {self.fence_id}: radius_m must be in (0, {MAX_RADIUS_M:.0f}]")
+        if not MIN_RADIUS_M <= radius <= MAX_RADIUS_M:
+            raise InvalidInput(f"fence {self.fence_id}: radius_m must be in [{MIN_RADIUS_M:.0f}, {MAX_RADIUS_M:.0f}]")
 
     def footprint(self) -> BaseGeometry:
         """Return the polygon, or a box in degrees surely holding the circle."""

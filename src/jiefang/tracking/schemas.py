@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from jiefang.duty.schemas import Lat, Lon
 from jiefang.schemas import CleanStr, DbId
-from jiefang.tracking.fences import FENCE_KINDS, MAX_RADIUS_M
+from jiefang.tracking.fences import FENCE_KINDS, MAX_RADIUS_M, MIN_RADIUS_M
 
 MAX_FIXES_PER_BATCH = 1000
 MAX_FENCE_VERTICES = 2000
@@ -98,7 +98,7 @@ class FenceIn(BaseModel):
     polygon: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon, WGS84")
     center_lon: Lon | None = None
     center_lat: Lat | None = None
-    radius_m: float | None = Field(None, gt=0, le=MAX_RADIUS_M, allow_inf_nan=False)
+    radius_m: float | None = Field(None, ge=MIN_RADIUS_M, le=MAX_RADIUS_M, allow_inf_nan=False)
     team_id: DbId | None = Field(None, description="the team patrolling a patrol zone")
     district_id: DbId | None = None
     leave_after_s: int = Field(300, ge=0, le=86_400, description="patrol zone: alert after this long outside")
