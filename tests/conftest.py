@@ -7,15 +7,18 @@ gets a fresh copy of that template, so tests may write freely.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
@@ -35,6 +38,16 @@ PG_ADMIN_URL = os.environ.get(
 )
 DEMO_PASSWORD = "test-demo-password"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+T = TypeVar("T")
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end in a loop of its own, on a thread of its own: the browser tests'
+    session-long Playwright keeps an event loop running in the main thread, where asyncio.run fails."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 REDIS_URL = os.environ.get("JIEFANG_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from jiefang.api import background
 from jiefang.api.app import create_app
 
+from ..conftest import run_coroutine  # type: ignore[import-not-found]
+
 WAIT_S = 5.0
 
 
@@ -63,7 +65,7 @@ def test_a_service_runs_only_while_its_lease_is_held():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert log == ["start", "stop", "start", "stop"]  # taken, lost, taken again, shut down
 
 
@@ -80,5 +82,5 @@ def test_a_loop_runs_its_work_only_while_allowed():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
-    asyncio.run(scenario())
+    run_coroutine(scenario())
     assert runs

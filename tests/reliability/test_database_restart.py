@@ -24,7 +24,11 @@ from jiefang.db import make_engine, session_factory
 from jiefang.incidents.models import Incident
 from jiefang.units.models import Unit
 
-from ..conftest import DEMO_PASSWORD, _seed_into  # type: ignore[import-not-found]
+from ..conftest import (  # type: ignore[import-not-found]
+    DEMO_PASSWORD,
+    _seed_into,
+    run_coroutine,  # type: ignore[import-not-found]
+)
 from ..serving import free_port, serve  # type: ignore[import-not-found]
 from .conftest import Answer, log_in, send_until_answered  # type: ignore[import-not-found]
 
@@ -108,7 +112,7 @@ def test_writes_during_a_postgres_restart_fail_cleanly_and_end_stored_once(priva
                 await asyncio.to_thread(pg.start)
                 await writing
 
-        asyncio.run(writes())
+        run_coroutine(writes())
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             assert http.get("/api/incidents", headers=admin).status_code == 200  # the pool recovered
     finally:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from jiefang.duty.models import DutySession
 
+from ..conftest import run_coroutine  # type: ignore[import-not-found]
 from ..serving import free_port, power_cut, serve  # type: ignore[import-not-found]
 from .conftest import Answer, Phone, log_in, member_accounts, send_until_answered, site_of  # type: ignore[import-not-found]
 
@@ -58,7 +59,7 @@ def test_sigkill_during_a_check_in_burst_keeps_every_acknowledged_check_in_once(
                 server = await asyncio.to_thread(serve, database_url, password, port, log, **env)
                 await acting
 
-        asyncio.run(burst())
+        run_coroutine(burst())
     finally:
         server.kill()
         server.wait(10)
