@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,9 +113,12 @@ class DrillLog:
         return cls([], [], [], [], [], [])
 
     def add(self, unit: int, t_s: float, alerted: int, passed: bool, first_ack_s: float, mustered: int) -> None:
-        for column, value in zip((self.unit, self.t_s, self.alerted, self.passed, self.first_ack_s, self.mustered),
-                                 (unit, t_s, alerted, passed, first_ack_s, mustered), strict=True):
-            column.append(value)  # type: ignore[attr-defined]
+        self.unit.append(unit)
+        self.t_s.append(t_s)
+        self.alerted.append(alerted)
+        self.passed.append(passed)
+        self.first_ack_s.append(first_ack_s)
+        self.mustered.append(mustered)
 
 
 def drill_figures(log: DrillLog, unit_district: NDArray[np.int64], district_names: list[str]) -> dict[str, Any]:
@@ -153,3 +157,28 @@ def drill_table(figures: dict[str, Any], baseline: dict[str, Any] | None = None)
     for name, f in figures["by_district"].items():
         table.add_row(f"{name} ({f['drills']})", f"{100 * f['pass_rate']:.1f} %", "", "", "")
     return table
+
+
+def save_drill_chart(out: Path, log: DrillLog, label: str = "") -> Path:
+    """Write the histogram of the drills' time to first acknowledgement and members mustered as PNG;
+    return the file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    fig, (ack, muster) = plt.subplots(1, 2, figsize=(10, 4))
+    acks = np.array(log.first_ack_s, dtype=np.float64)
+    ack.hist(np.minimum(acks[np.isfinite(acks)], 120), bins=list(range(0, 125, 5)), color="#6baed6")
+    ack.axvline(60, color="grey", linestyle=":")
+    ack.set_xlabel(f"seconds to first acknowledgement (120 = 2 min or later; {int((~np.isfinite(acks)).sum())} none)")
+    ack.set_ylabel("drills")
+    counts = np.bincount(np.minimum(np.array(log.mustered, dtype=np.int64), 3), minlength=4)
+    muster.bar(["0", "1", "2", "3+"], counts, color="#fd8d3c")
+    muster.set_xlabel("members at the post within 3 min")
+    fig.suptitle(f"Readiness drills {label}".strip())
+    path = out / "drills.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
