@@ -63,7 +63,7 @@ def test_api_mode_refuses_a_wrong_login_then_plays_incidents_that_members_answer
     out = tmp_path / "api-run"
     result = CliRunner().invoke(app, [
         "simulate", "--mode", "api", "--url", server_url, "--scale", "small", "--hours", "0.1", "--speed", "120",
-        "--members", "9", "--incidents-per-hour", "90", "--seed", "5", "--password", settings.demo_password,
+        "--members", "9", "--incidents-per-hour", "30", "--seed", "6", "--password", settings.demo_password,
         "--out", str(out),
     ], catch_exceptions=False)
 
@@ -75,6 +75,9 @@ def test_api_mode_refuses_a_wrong_login_then_plays_incidents_that_members_answer
     for figures in (data["scaled"], data["server_measured"]):
         assert set(figures["tiers"]) == {"self_rescue", "mutual_aid", "reinforcement"}
         assert 0 <= figures["tiers"]["self_rescue"]["compliance"] <= 1
+    drills = data["drills"]  # launched through POST /api/drills/adhoc, answered by the members, scored by the server
+    assert drills["fired"] >= 1
+    assert drills["passed"] + drills["failed"] >= 1, (drills, result.output)
     load = data["load"]
     assert load["groups"]["position"]["requests"] > 0
     assert load["total"]["errors"] == 0, load

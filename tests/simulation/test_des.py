@@ -123,6 +123,9 @@ def test_cli_des_mode_prints_compliance_and_saves_json_and_charts(tmp_path) -> N
     assert data["what_if"] == ["ack-delay=x2"]
     assert (out / "baseline" / "response_times.png").stat().st_size > 0
     assert (out / "what_if_run" / "hourly.png").stat().st_size > 0
+    assert "readiness drills" in result.output
+    assert {"fired", "pass_rate", "first_ack_s", "mustered", "by_district"} <= set(data["baseline"]["drills"])
+    assert (out / "baseline" / "drills.png").stat().st_size > 0
 
 
 def test_cli_refuses_a_bad_what_if_with_a_message() -> None:

@@ -33,10 +33,11 @@ from scipy.spatial import cKDTree
 
 from jiefang.dispatch.selection import Candidate, select_tier
 from jiefang.dispatch.service import RADIUS_GROWTH, tier_need
-from jiefang.geo.travel import TravelModel
+from jiefang.geo.travel import TravelModel, mode_code
 from jiefang.incidents.playbooks import Playbook, load_playbooks
 from jiefang.incidents.service import SITE_RADIUS_M
 from jiefang.simulation.city import CITY_PROJECTION, SyntheticCity
+from jiefang.simulation.drills import DrillLog, answer, drill_figures, plan_day_drills, score, unit_duty_slots
 from jiefang.simulation.results import percentiles, summarise, tier_figures, tier_time_s
 from jiefang.simulation.workload import (
     HOUR_S,
@@ -45,6 +46,7 @@ from jiefang.simulation.workload import (
     Workload,
     draw_incidents,
     plan_duty,
+    unit_district,
     unit_xy,
 )
 from jiefang.tracking.index import OnDutyMember, PositionIndex, PositionStore
@@ -65,6 +67,7 @@ class Kind(IntEnum):
     ARRIVE = 4
     RELEASE = 5
     RETRY = 6
+    DRILL = 7
 
 
 @dataclass
@@ -78,6 +81,7 @@ class DayResult:
     nearest_m: NDArray[np.float64]  # nearest member on duty when the incident came in
     on_duty_by_hour: list[int]
     counts: dict[str, int]
+    drills: DrillLog = field(default_factory=DrillLog.empty)
     wall_s: float = 0.0
 
 
@@ -121,7 +125,7 @@ class CityDay:
 
     def __init__(self, city: SyntheticCity, workload: Workload, seed: int, hours: float,
                  tick_s: float = TICK_S) -> None:
-        streams = np.random.SeedSequence(seed).spawn(3)
+        streams = np.random.SeedSequence(seed).spawn(4)
         self.city, self.workload, self.hours, self.tick_s = city, workload, hours, tick_s
         self.incidents = draw_incidents(np.random.default_rng(streams[0]), city, workload, hours)
         self.duty: DutyPlan = plan_duty(np.random.default_rng(streams[1]), city, workload, hours)
@@ -131,6 +135,13 @@ class CityDay:
         n = len(city.members)
         self.draw_u = rng.random((n, DRAWS_PER_MEMBER), dtype=np.float32)
         self.draw_z = rng.standard_normal((n, DRAWS_PER_MEMBER, 2), dtype=np.float32)
+        drill_rng = np.random.default_rng(streams[3])  # drills draw apart: incidents meet the same answers
+        self.drill_u = drill_rng.random(n)
+        self.drill_z = drill_rng.standard_normal(n)
+        self.drill_plan = plan_day_drills(unit_duty_slots(self.duty, city.members.unit, len(city.units), hours),
+                                          unit_district(city), hours, int(drill_rng.integers(2**31)))
+        self.drills = DrillLog.empty()
+        self.travel = TravelModel()
         self.alerted = np.zeros(n, dtype=np.int64)
         self.books = load_playbooks()
         self.store = PositionIndex(CITY_PROJECTION)
@@ -286,6 +297,9 @@ class CityDay:
             self._push(float(t), Kind.TICK)
         for i, t0 in enumerate(self.incidents.t_s):
             self._push(float(t0), Kind.INCIDENT, i)
+        for u, at in zip(*self.drill_plan, strict=True):
+            if at < end:
+                self._push(float(at), Kind.DRILL, int(u))
         handlers: dict[Kind, Callable[[object, float], None]] = {
             Kind.INCIDENT: lambda p, t: self._incident(p, t),  # type: ignore[arg-type]
             Kind.ANSWER: lambda p, t: self._answer(p, t),  # type: ignore[arg-type]
@@ -293,6 +307,7 @@ class CityDay:
             Kind.ARRIVE: lambda p, t: self._arrive(p, t),  # type: ignore[arg-type]
             Kind.RELEASE: lambda p, t: self._free(p, t),  # type: ignore[arg-type]
             Kind.RETRY: lambda p, t: self._retry(p, t),  # type: ignore[arg-type]
+            Kind.DRILL: lambda p, t: self._drill(p, t),  # type: ignore[arg-type]
         }
         while self._heap:
             t, _, kind, payload = heapq.heappop(self._heap)
@@ -303,6 +318,21 @@ class CityDay:
             else:
                 handlers[kind](payload, t)
         return self._result()
+
+    def _drill(self, u: int, t: float) -> None:
+        """Alert unit ``u``'s members on duty; those not busy at an incident answer and go to the post."""
+        alerted = np.flatnonzero(self.on_duty & (self.unit == u))
+        free = alerted[~self.busy[alerted]]
+        x, y = self.duty.positions(free, t)
+        units = self.city.units
+        sx, sy = (float(v[0]) for v in CITY_PROJECTION.to_xy(units.lon[u:u + 1], units.lat[u:u + 1]))
+        modes = np.where(self.duty.e_bike[free], mode_code("e_bike"), mode_code("walk"))
+        travel_s = self.travel.etas_s(np.hypot(x - sx, y - sy), modes)
+        b = self.workload.behaviour
+        answers = [answer(b, float(self.drill_u[m]), float(self.drill_z[m]), float(s))
+                   for m, s in zip(free, travel_s, strict=True)]
+        passed, first_ack_s, mustered = score(t, answers, int(alerted.size))
+        self.drills.add(u, t, int(alerted.size), passed, first_ack_s, mustered)
 
     def _retry(self, payload: tuple[_Case, int], t: float) -> None:
         case, k = payload
@@ -317,7 +347,7 @@ class CityDay:
                 self.time_s[case.index, k] = when
                 self.passed[case.index, k] = when <= spec.deadline_s
         return DayResult(self.incidents, self.passed, self.time_s, self.nearest_m, self.on_duty_by_hour,
-                         dict(self.counts))
+                         dict(self.counts), self.drills)
 
 
 def simulate_day(city: SyntheticCity, workload: Workload, *, seed: int = 0, hours: float = 24.0,
@@ -352,5 +382,6 @@ def day_figures(city: SyntheticCity, result: DayResult) -> dict[str, Any]:
             figures["hourly"][i]["on_duty"] = n
     figures["peak_on_duty"] = max(result.on_duty_by_hour, default=0)
     figures["counts"] = result.counts
+    figures["drills"] = drill_figures(result.drills, unit_district(city), list(city.districts.name))
     figures["wall_s"] = round(result.wall_s, 2)
     return figures

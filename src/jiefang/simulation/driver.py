@@ -38,15 +38,19 @@ import numpy as np
 from rich.console import Console
 from websockets.asyncio.client import connect
 
+from jiefang.drills.scheduler import drills_per_day
 from jiefang.errors import Conflict, InvalidInput
 from jiefang.geo.projection import haversine_m
 from jiefang.geo.travel import TravelModel
 from jiefang.incidents.playbooks import TIER_ORDER
 from jiefang.simulation.latency import LoadRecorder
 from jiefang.simulation.results import save_charts, save_json, summarise, tier_table, tier_time_s
-from jiefang.simulation.workload import HOUR_S, Behaviour, Workload, draw_incidents_at, shift_window
+from jiefang.simulation.workload import DAY_S, HOUR_S, Behaviour, Workload, draw_incidents_at, shift_window
 
 TIANHE_CORE = (113.30, 23.10, 113.40, 23.16)  # min lon, min lat, max lon, max lat
+
+
+DRILL_WAIT_S = 20.0  # real seconds the end waits for the server to score running drills
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,8 @@ class ApiDriver:
         self.members: list[SimMember] = []
         self.incidents: list[dict[str, Any]] = []  # id, type, sim created, real created
         self.alerts_seen: list[tuple[int, float]] = []  # incident id, real time the alert frame came
+        self.unit_sites: dict[int, tuple[float, float]] = {}
+        self.drills: list[int] = []  # ids of the drills launched
         self.stop = asyncio.Event()
 
     # ---- HTTP ----------------------------------------------------------------------------------
@@ -183,6 +189,7 @@ class ApiDriver:
                             on_s=window[0], off_s=window[1])
             if sim.on_s > 0 or await self.check_in(sim):
                 self.members.append(sim)
+                self.unit_sites[unit["id"]] = (unit["lon"], unit["lat"])
                 taken += 1
 
     async def check_in(self, m: SimMember) -> bool:
@@ -299,7 +306,8 @@ class ApiDriver:
         m.target = (alert["lon"], alert["lat"], leave, leave + eta)
         await self.clock.sleep(eta)
         await self.call("POST", f"/api/alerts/{aid}/arrived", m.token, "answer", (409,))
-        await self.clock.sleep(b.on_scene_median_s)
+        if not alert.get("drill"):  # a drill is over once at the post
+            await self.clock.sleep(b.on_scene_median_s)
         m.target = None
 
     # ---- the operator --------------------------------------------------------------------------
@@ -330,6 +338,38 @@ class ApiDriver:
         for task in closers:
             task.cancel()
 
+    async def launch_drills(self) -> None:
+        """Drill driven units now and then (``POST /api/drills/adhoc`` on a 1 m circle at the unit's
+        site), at the scheduler's daily rate scaled to the units and the window: at least one."""
+        rng = np.random.default_rng([self.o.seed, 2])
+        units = sorted(self.unit_sites)
+        n = min(len(units), max(1, round(drills_per_day(len(units)) * self.o.hours * HOUR_S / DAY_S)))
+        picked = rng.choice(units, size=n, replace=False)
+        for unit_id, at in zip(picked, np.sort(rng.uniform(0, self.o.hours * HOUR_S, n)), strict=True):
+            await self.clock.sleep(float(at) - self.clock.now())
+            lon, lat = self.unit_sites[int(unit_id)]
+            body = {"selection": {"kind": "circle", "center_lon": lon, "center_lat": lat, "radius_m": 1.0},
+                    "max_units": 1}
+            r = await self.call("POST", "/api/drills/adhoc", self.admin, "drill", (422,), json=body)
+            if r is not None and r.is_success:
+                self.drills.extend(d["id"] for d in r.json())
+
+    async def drill_results(self) -> dict[str, int]:
+        """Return the launched drills by the status the server gave them, after waiting up to
+        ``DRILL_WAIT_S`` real seconds for it to score those still running."""
+        status: dict[int, str] = {}
+        deadline = time.monotonic() + DRILL_WAIT_S
+        while True:
+            for i in self.drills:
+                if status.get(i, "running") == "running":
+                    r = await self.call("GET", f"/api/drills/{i}", self.admin, "report")
+                    status[i] = r.json()["status"] if r is not None and r.is_success else "unknown"
+            if "running" not in status.values() or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        values = list(status.values())
+        return {"fired": len(self.drills), **{k: values.count(k) for k in ("passed", "failed", "running")}}
+
     async def _close_later(self, incident_id: int) -> None:
         await self.clock.sleep(self.o.close_after_s)
         await self.call("POST", f"/api/incidents/{incident_id}/close", self.admin, "incident", (409,),
@@ -349,13 +389,16 @@ class ApiDriver:
             self.load.start()
             self.clock = Clock(self.o.speed)
             clients = [asyncio.create_task(self.member_client(m)) for m in self.members]
+            drilling = asyncio.create_task(self.launch_drills())
             await self.operate()
+            await drilling
+            drills = await self.drill_results()
             self.stop.set()
             await asyncio.gather(*clients, return_exceptions=True)
             self.load.finish()
             details = [(inc["hour"], await self._detail(inc["id"])) for inc in self.incidents]
             await self._finish()
-        return self.figures([(hour, d) for hour, d in details if d is not None])
+        return {**self.figures([(hour, d) for hour, d in details if d is not None]), "drills": drills}
 
     async def _detail(self, incident_id: int) -> dict[str, Any] | None:
         r = await self.call("GET", f"/api/incidents/{incident_id}", self.admin, "report")
@@ -447,6 +490,9 @@ def run_api_study(console: Console, options: DriverOptions, out: Path | None) ->
     console.print(tier_table("server-measured (real seconds against real deadlines)",
                              figures["server_measured"]["tiers"]))
     console.print(LoadRecorder.table(figures["load"]))
+    drills = figures["drills"]
+    console.print(f"drills (scored by the server): {drills['fired']} fired, {drills['passed']} passed, "
+                  f"{drills['failed']} failed, {drills['running']} still running at the end")
     if out is not None:
         save_json(out / "simulation.json", figures)
         save_charts(out, scaled_times, figures["scaled"], "(API mode, scaled)")

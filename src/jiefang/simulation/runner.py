@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from jiefang.simulation.city import build_city
 from jiefang.simulation.des import day_figures, simulate_day
+from jiefang.simulation.drills import drill_table, save_drill_chart
 from jiefang.simulation.results import print_summary, save_charts, save_json
 from jiefang.simulation.workload import Workload, apply_what_if
 
@@ -46,8 +47,10 @@ def run_des_study(console: Console, scale: str, hours: float, seed: int, what_if
         console.print(f"[bold]{label}[/bold]: {figures['incidents']} incidents, peak {figures['peak_on_duty']:,} "
                       f"members on duty, simulated in {figures['wall_s']:.1f} s")
         print_summary(console, figures, results["baseline"] if key != "baseline" else None)
+        console.print(drill_table(figures["drills"], results["baseline"]["drills"] if key != "baseline" else None))
         if out is not None:
             save_charts(out / key, day.tier_time_s, figures, label)
+            save_drill_chart(out / key, day.drills, label)
     if out is not None:
         save_json(out / "simulation.json", results)
         console.print(f"saved {out / 'simulation.json'} and charts under {out}")
