@@ -2,7 +2,8 @@
 
     python benchmarks/load.py [--database-url URL] [--seconds 60 | --minutes 30] [--quick]
                               [--on-duty 40000] [--fixes-per-s 4000] [--sockets 500]
-                              [--incident-factor 10] [--positions phones|gateway]
+                              [--incident-factor 10] [--positions phones|gateway|sockets]
+                              [--phone-sockets N] [--feeders K]
 
 Seeds the city-scale synthetic Guangzhou if the database is empty (SQLite file under /tmp by
 default), puts ``--on-duty`` members on duty near their units (as ``ingest_api.py``), gives each
@@ -12,9 +13,13 @@ a member account and a token (written directly: 40,000 logins would only measure
 * positions at ``--fixes-per-s``: ``phones`` (default) sends each fix as the member app does when
   its socket is down, ``POST /api/positions`` with the member's own token, one fix a request, over
   PHONE_CONNECTIONS kept-alive connections; ``gateway`` sends them as a position gateway does,
-  batches of ``rate/10`` ten times a second. Sent from a separate process, open loop (a fix is due
-  at its time whether or not the server kept up; at most ``MAX_IN_FLIGHT`` wait, the rest count
-  as not sent);
+  batches of ``rate/10`` ten times a second; ``sockets`` sends them as the member app does, a
+  ``fixes`` frame on each phone's own authenticated ``/api/ws`` (``--phone-sockets`` N of them,
+  default 4,000, each one fix every ``N / rate`` s: 40,000 sockets would be 10 s each), spread
+  over ``--feeders`` K processes and all open before the clock starts. Sent from separate
+  processes, open loop (a fix is due at its time whether or not the server kept up; phones and
+  gateway: at most ``MAX_IN_FLIGHT`` wait, the rest count as not sent; sockets: a fix never
+  acknowledged counts as not sent);
 * ``--sockets`` WebSocket clients on the live feed: the 11 district operators and the city admin,
   the rest members on duty, each member also answering its alerts (``accept``);
 * incidents at ``--incident-factor`` × the city's peak rate, at the sites of members holding a
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -66,6 +72,7 @@ PEAK_PER_HOUR = 300  # "incident peaks of hundreds per hour" (DESIGN.md §4): th
 INCIDENT_TYPES = ("public_order", "dispute", "medical", "fire", "traffic_accident", "missing_person",
                   "violent_crime")
 MAX_IN_FLIGHT = 256
+SOCKET_OPENS_PER_S = 400  # phone sockets opened a second by each feeder before the run
 PHONE_CONNECTIONS = 64
 FIRST_WAVE_S = 5.0  # an alert raised this soon after the report is of its first wave, not an escalation
 PREFIX = "load-"
@@ -100,6 +107,7 @@ class Stream:
     per_request: int = 1  # fixes in one request (gateway batches)
     latencies_ms: list[float] = field(default_factory=list)
     error_kinds: dict[str, int] = field(default_factory=dict)
+    accepted: int = 0  # fixes the server reported applied (sockets: the acks' counts)
 
     def failed(self, kind: str) -> None:
         self.errors += 1
@@ -197,8 +205,69 @@ async def _phones(port: int, ids: list[int], tokens: list[str], fix: Any, per_s:
     await asyncio.gather(*workers)
 
 
+async def _phone_sockets(url: str, ids: list[int], tokens: list[str], fix: Any, per_s: float, seconds: float,
+                         stream: Stream, ready: Any, go: Any) -> None:
+    """One ``/api/ws`` per member, each sending its own fix in a ``fixes`` frame every
+    ``len(ids) / per_s`` s (phases spread evenly); latency is send → ``ack`` (the ack comes after the
+    fix is committed and published). Opens every socket, sets ``ready``, waits for ``go``."""
+    period = len(ids) / per_s
+    sent_at: dict[int, float] = {}
+    opened: list[Any] = []
+
+    async def open_one(j: int) -> None:
+        try:
+            ws = await websockets.connect(url, max_size=2**24, open_timeout=120)
+            await ws.send(json.dumps({"type": "auth", "token": tokens[j]}))
+            if json.loads(await ws.recv()).get("type") != "hello":
+                raise ValueError("no hello")
+            opened.append((j, ws))
+        except (OSError, ValueError, TimeoutError, websockets.WebSocketException) as exc:
+            stream.failed(f"open {type(exc).__name__}")
+
+    pending = []
+    for j in range(len(ids)):
+        pending.append(asyncio.create_task(open_one(j)))
+        await asyncio.sleep(1 / SOCKET_OPENS_PER_S)
+    await asyncio.gather(*pending)
+    ready.set()
+    await asyncio.to_thread(go.wait)
+    start = time.perf_counter()
+
+    async def phone(j: int, ws: Any) -> None:
+        async def read() -> None:
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "ack" and (t := sent_at.pop(frame.get("ref"), None)) is not None:
+                    stream.latencies_ms.append((time.perf_counter() - t) * 1000)
+                    stream.accepted += frame["accepted"]
+                elif frame.get("type") in ("error", "resync"):
+                    stream.failed(f"ws {frame.get('type')} {frame.get('error', '')}".strip())
+        reader = asyncio.create_task(read())
+        k = 0
+        try:
+            while (due := (j * (1 / per_s) % period) + k * period) < seconds:
+                await asyncio.sleep(max(0.0, due - (time.perf_counter() - start)))
+                ref = j * 1_000_000 + k
+                sent_at[ref] = time.perf_counter()
+                await ws.send(json.dumps({"type": "fixes", "ref": ref, "fixes": [fix(j, k, True)]}))
+                stream.sent += 1
+                k += 1
+            await asyncio.sleep(2.0)  # the last acks
+        except websockets.WebSocketException as exc:
+            stream.failed(f"dropped {type(exc).__name__}")
+        finally:
+            await ws.close()
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, websockets.WebSocketException):
+                await reader
+
+    await asyncio.gather(*(phone(j, ws) for j, ws in opened))
+    stream.skipped += len(sent_at)  # sent, never acknowledged
+
+
 def feed_positions(base: str, mode: str, admin: str, ids: list[int], tokens: list[str], lons: list[float],
-                   lats: list[float], per_s: float, seconds: float, out: Any) -> None:
+                   lats: list[float], per_s: float, seconds: float, out: Any, ready: Any = None,
+                   go: Any = None) -> None:
     """Send positions for ``seconds`` (own process); put the Stream's figures on ``out``."""
     rng = np.random.default_rng(1)
     t_client = time.time() - 30.0
@@ -219,12 +288,16 @@ def feed_positions(base: str, mode: str, admin: str, ids: list[int], tokens: lis
             stream.per_request = batch
             await _open_loop(per_s / batch, seconds, stream, many)
 
-    if mode == "phones":
+    if mode == "sockets":
+        asyncio.run(_phone_sockets(base.replace("http://", "ws://") + "/api/ws", ids, tokens,
+                                   lambda j, k, own: fix(j, k * len(ids) + j, own), per_s, seconds, stream,
+                                   ready, go))
+    elif mode == "phones":
         asyncio.run(_phones(int(base.rsplit(":", 1)[1]), ids, tokens, fix, per_s, seconds, stream))
     else:
         asyncio.run(gateway())
     out.put((stream.sent, stream.errors, stream.skipped, stream.per_request, stream.latencies_ms,
-             stream.error_kinds))
+             stream.error_kinds, stream.accepted))
 
 
 @dataclass
@@ -315,7 +388,10 @@ def main() -> None:
     parser.add_argument("--fixes-per-s", type=float, default=4_000)
     parser.add_argument("--sockets", type=int, default=500)
     parser.add_argument("--incident-factor", type=float, default=10.0)
-    parser.add_argument("--positions", choices=("phones", "gateway"), default="phones")
+    parser.add_argument("--positions", choices=("phones", "gateway", "sockets"), default="phones")
+    parser.add_argument("--phone-sockets", type=int, default=4_000,
+                        help="sockets mode: phones holding a socket, each a fix every N/rate s")
+    parser.add_argument("--feeders", type=int, default=1, help="processes sending the positions")
     parser.add_argument("--server-log", default="/tmp/jiefang-load-server.log")
     args = parser.parse_args()
     if args.quick:
@@ -339,14 +415,31 @@ def main() -> None:
         operators = operators[:max(1, args.sockets // 10)]
         chosen = np.random.default_rng(3).choice(len(ids), size=args.sockets - len(operators), replace=False)
         members = [(tokens[i], float(lons[i]), float(lats[i])) for i in chosen.tolist()]
-        feeder = multiprocessing.Process(target=feed_positions, args=(
-            base, args.positions, admin, ids.tolist(), tokens, lons.tolist(), lats.tolist(), args.fixes_per_s,
-            seconds + FEED_EXTRA_S, out))
+        phones = args.phone_sockets if args.positions == "sockets" else len(ids)
+        k = args.feeders
+        go = multiprocessing.Event()
+        feeders = [(multiprocessing.Process(target=feed_positions, args=(
+            base, args.positions, admin, ids[f:phones:k].tolist(), tokens[f:phones:k], lons[f:phones:k].tolist(),
+            lats[f:phones:k].tolist(), args.fixes_per_s / k, seconds + FEED_EXTRA_S, out, ready, go)), ready)
+            for f in range(k) for ready in [multiprocessing.Event()]]
+        for feeder, _ in feeders:
+            feeder.start()
+        if args.positions == "sockets":
+            for _, ready in feeders:
+                ready.wait()  # every phone socket open: the clock starts now
         cpu0, t0 = _cpu_s(server.pid), time.perf_counter()
-        feeder.start()
+        go.set()
         feed, incidents, sent_at = asyncio.run(drive(base, admin, operators, members, incidents_per_s, seconds))
-        positions = Stream(*out.get(timeout=120))
-        feeder.join(30)
+        parts = [Stream(*out.get(timeout=180)) for _ in feeders]
+        positions = Stream(sent=sum(p.sent for p in parts), errors=sum(p.errors for p in parts),
+                           skipped=sum(p.skipped for p in parts), per_request=parts[0].per_request,
+                           latencies_ms=[v for p in parts for v in p.latencies_ms],
+                           accepted=sum(p.accepted for p in parts))
+        for p in parts:
+            for kind, count in p.error_kinds.items():
+                positions.error_kinds[kind] = positions.error_kinds.get(kind, 0) + count
+        for feeder, _ in feeders:
+            feeder.join(30)
         cpu = (_cpu_s(server.pid) - cpu0) / (time.perf_counter() - t0)
         rss = _peak_rss_mib(server.pid)
     finally:
@@ -365,9 +458,14 @@ def main() -> None:
     for col in ("stream", "target /s", "achieved /s", "p50 ms", "p99 ms", "errors", "not sent"):
         table.add_column(col, justify="left" if col == "stream" else "right")
     n = positions.per_request
-    table.add_row("positions (" + ("POST /api/positions" if n == 1 else f"batches of {n}") + ")",
+    label = {"phones": "POST /api/positions", "gateway": f"batches of {n}",
+             "sockets": f"fixes frames on {args.phone_sockets:,} phone sockets, send → ack"}[args.positions]
+    table.add_row(f"positions ({label})",
                   f"{args.fixes_per_s:,.0f}", f"{len(positions.latencies_ms) * n / (seconds + FEED_EXTRA_S):,.0f}",
                   *_pcts(positions.latencies_ms), f"{positions.errors * n:,}", f"{positions.skipped * n:,}")
+    if args.positions == "sockets":
+        table.add_row("positions applied by the server (acks' accepted)", "",
+                      f"{positions.accepted / (seconds + FEED_EXTRA_S):,.0f}", "", "", "", "")
     table.add_row("incidents (POST /api/incidents)", f"{incidents_per_s:.2f}",
                   f"{len(incidents.latencies_ms) / seconds:.2f}", *_pcts(incidents.latencies_ms),
                   f"{incidents.errors:,}", f"{incidents.skipped:,}")
