@@ -10,7 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from jiefang.api.app import create_app
+from jiefang.errors import Forbidden, InvalidInput
+from jiefang.people.accounts import authenticate
 from jiefang.tracking.models import FenceEvent, TrackPoint
+from jiefang.tracking.schemas import FixIn, IngestOut
+from jiefang.tracking.service import ingest_rounds
 
 
 @pytest.fixture
@@ -203,6 +207,31 @@ def test_fixes_over_the_websocket_are_acknowledged(client, member, on_duty):
         ws.send_json({"type": "fixes", "ref": 8, "fixes": [{"lon": 1}]})
         error = ws.receive_json()
         assert error["type"] == "error" and error["ref"] == 8 and "lat" in error["message"]
+
+
+def test_frames_applied_together_each_get_their_own_answer_and_a_refusal_spoils_none(
+        client, admin, member, on_duty, sessions):
+    member_id, post = on_duty
+    state = client.app.state
+    now = time.time()
+    with sessions() as s:
+        as_member = authenticate(s, member["Authorization"].split()[1])
+        as_gateway = authenticate(s, admin["Authorization"].split()[1])
+        answers = ingest_rounds(s, state.tracker, state.bus, [
+            (as_member, [FixIn(**_fix(post.lon, post.lat, now - 2))]),
+            (as_member, [FixIn(**_fix(post.lon, post.lat, now - 1, member_id=member_id + 1))]),  # not theirs
+            (as_gateway, [FixIn(**_fix(post.lon, post.lat, now))]),  # a gateway must name the member
+            (as_gateway, [FixIn(**_fix(post.lon + 0.0001, post.lat, now, member_id=member_id))]),
+        ])
+    first, foreign, nameless, relayed = answers
+    assert isinstance(first, IngestOut) and first.status == ["accepted"]
+    assert isinstance(foreign, Forbidden) and isinstance(nameless, InvalidInput)
+    assert isinstance(relayed, IngestOut) and relayed.status == ["accepted"]
+    with sessions() as s:  # both accepted fixes' track points were committed in the one round
+        assert s.scalar(select(func.count()).select_from(TrackPoint).where(TrackPoint.member_id == member_id)) >= 1
+    hits = client.get("/api/positions/nearby", headers=admin, params={"lon": post.lon + 0.0001, "lat": post.lat,
+                                                                         "k": 1}).json()
+    assert hits[0]["member_id"] == member_id and hits[0]["distance_m"] < 1
 
 
 def test_websocket_refuses_a_bad_token(client):

@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import random
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -33,8 +33,8 @@ from jiefang.errors import DomainError
 from jiefang.events import Event, EventBus
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER, Principal
 from jiefang.people.accounts import authenticate
-from jiefang.tracking.schemas import FixBatchIn
-from jiefang.tracking.service import ingest_fixes
+from jiefang.tracking.schemas import FixBatchIn, FixIn, IngestOut
+from jiefang.tracking.service import ingest_rounds
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -43,6 +43,7 @@ RECHECK_S = 60.0
 QUEUE_LIMIT = 2000
 MAX_FRAME_BYTES = 512 * 1024
 UNAUTHORIZED = 4401
+ROUND_MAX_FRAMES = 2000  # fixes frames applied together at most (a round stays well under a second)
 
 
 def may_see(who: Principal, event: Event) -> bool:
@@ -63,10 +64,59 @@ def _authenticate(websocket: WebSocket, token: str) -> Principal:
         return authenticate(session, token)
 
 
-def _ingest(websocket: WebSocket, who: Principal, batch: FixBatchIn) -> dict[str, Any]:
+class FixRounds:
+    """Applies the ``fixes`` frames of every socket of the worker in rounds: what arrived while
+    the last round ran goes together, in one thread hop, one session and one commit (a frame a
+    phone at a time would cost each of those per fix). Each frame still gets its own answer."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self.waiting: list[tuple[Principal, list[FixIn], asyncio.Future[IngestOut | DomainError]]] = []
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def apply(self, who: Principal, fixes: list[FixIn]) -> IngestOut:
+        """Apply a frame's fixes in the next round; return its answer or raise its refusal."""
+        future: asyncio.Future[IngestOut | DomainError] = asyncio.get_running_loop().create_future()
+        self.waiting.append((who, fixes, future))
+        self.wake.set()
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run())
+        answer = await future
+        if isinstance(answer, DomainError):
+            raise answer
+        return answer
+
+    def _round(self, batches: list[tuple[Principal, list[FixIn]]]) -> list[IngestOut | DomainError]:
+        with self.state.sessions() as session:
+            return ingest_rounds(session, self.state.tracker, self.state.bus, batches)
+
+    async def _run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            taken, self.waiting = self.waiting[:ROUND_MAX_FRAMES], self.waiting[ROUND_MAX_FRAMES:]
+            if self.waiting:
+                self.wake.set()
+            if not taken:
+                continue
+            try:
+                answers = await asyncio.to_thread(self._round, [(who, fixes) for who, fixes, _ in taken])
+            except Exception as exc:  # the database failed: every frame of the round hears it
+                for _, _, future in taken:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, _, future), answer in zip(taken, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
+
+
+def _rounds(websocket: WebSocket) -> FixRounds:
     state = websocket.app.state
-    with state.sessions() as session:
-        return ingest_fixes(session, state.tracker, state.bus, who, batch.fixes).model_dump()
+    if getattr(state, "fix_rounds", None) is None:
+        state.fix_rounds = FixRounds(state)
+    return cast(FixRounds, state.fix_rounds)
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -196,7 +246,7 @@ async def _read(websocket: WebSocket, who: Principal) -> None:
 async def _answer_fixes(websocket: WebSocket, who: Principal, message: dict[str, Any], ref: Any) -> None:
     try:
         batch = FixBatchIn.model_validate({"fixes": message.get("fixes")})
-        result = await asyncio.to_thread(_ingest, websocket, who, batch)
+        result = (await _rounds(websocket).apply(who, batch.fixes)).model_dump()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -206,4 +256,6 @@ async def _answer_fixes(websocket: WebSocket, who: Principal, message: dict[str,
     except DomainError as exc:
         await _send(websocket, {"type": "error", "error": exc.code, "ref": ref, "message": exc.message})
         return
+    if WebSocketState.DISCONNECTED in (websocket.client_state, websocket.application_state):
+        return  # closed while the fixes were applied (they are stored): nobody to answer
     await _send(websocket, {"type": "ack", "ref": ref, **result})

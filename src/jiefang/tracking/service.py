@@ -23,7 +23,7 @@ from jiefang.areas.models import Area
 from jiefang.config import Settings
 from jiefang.db import utcnow
 from jiefang.duty.models import DutySession
-from jiefang.errors import Forbidden, InvalidInput, NotFound
+from jiefang.errors import DomainError, Forbidden, InvalidInput, NotFound
 from jiefang.events import Event, EventBus
 from jiefang.geo.projection import LocalProjection, haversine_m
 from jiefang.people.access import CITY_ADMIN, DISTRICT_OPERATOR, UNIT_LEADER, Principal
@@ -213,6 +213,39 @@ def ingest_fixes(session: Session, tracker: LiveTracker, bus: EventBus, who: Pri
     Fixes of members not on duty get status ``not_on_duty``. Raises Forbidden when the caller
     may not send some of the fixes, InvalidInput for a gateway fix without member_id.
     """
+    out, crossings = _apply_fixes(session, tracker, who, fixes, now)
+    session.commit()
+    _publish_crossings(bus, tracker, crossings)
+    return out
+
+
+def ingest_rounds(session: Session, tracker: LiveTracker, bus: EventBus,
+                  batches: list[tuple[Principal, list[FixIn]]]) -> list[IngestOut | DomainError]:
+    """Apply the batches of many callers with one commit; return each one's answer or refusal.
+
+    A refusal (see ``ingest_fixes``) comes before anything of its batch is written, so the others
+    are stored as if sent alone.
+    """
+    answers: list[IngestOut | DomainError] = []
+    crossings: list[FenceCrossing] = []
+    now = datetime.now(UTC).timestamp()
+    for who, fixes in batches:
+        try:
+            out, crossed = _apply_fixes(session, tracker, who, fixes, now)
+        except DomainError as exc:
+            answers.append(exc)
+            continue
+        answers.append(out)
+        crossings += crossed
+    session.commit()
+    _publish_crossings(bus, tracker, crossings)
+    return answers
+
+
+def _apply_fixes(session: Session, tracker: LiveTracker, who: Principal, fixes: list[FixIn],
+                 now: float | None) -> tuple[IngestOut, list[FenceCrossing]]:
+    """Apply a batch to the live picture and add its track points and fence events to the session
+    (refusals raised before anything is written); return the answer and the crossings."""
     now = datetime.now(UTC).timestamp() if now is None else now
     ids = _whose(who, fixes)
     columns = np.array([(f.lon, f.lat, f.t, f.accuracy_m) for f in fixes], dtype=np.float64).reshape(-1, 4)
@@ -235,11 +268,10 @@ def ingest_fixes(session: Session, tracker: LiveTracker, bus: EventBus, who: Pri
                 for i in kept.tolist()
             ])
     _store_crossings(session, crossings)
-    session.commit()
-    _publish_crossings(bus, tracker, crossings)
     counts = Counter(names)
-    return IngestOut(accepted=counts.get("accepted", 0), status=names, counts=dict(counts),  # type: ignore[arg-type]
-                     fence_events=len(crossings))
+    out = IngestOut(accepted=counts.get("accepted", 0), status=names, counts=dict(counts),  # type: ignore[arg-type]
+                    fence_events=len(crossings))
+    return out, crossings
 
 
 def _utc(epoch_s: float) -> datetime:
