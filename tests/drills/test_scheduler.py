@@ -89,7 +89,11 @@ def test_each_district_gets_its_proportional_quota_within_one_every_day(
 ) -> None:
     pool = make_pool(sizes, seed)
     total = sum(sizes)
-    policy = DrillPolicy(per_day=max(1, round(total * share)), window_days=14, cycle_days=60)
+    per_day = max(1, round(total * share))
+    # A quota must be possible: a district drilled up to exact + 1 times a day needs that many units
+    # per day of the no-repeat window (when it has not, its quota rightly moves to other districts).
+    window = max(1, min(14, *(size // (per_day * size / total + 1) for size in sizes)))
+    policy = DrillPolicy(per_day=per_day, window_days=int(window), cycle_days=60)
 
     def check(day: int, plan: DayPlan) -> None:
         assert plan.unit_ids.size == policy.per_day
