@@ -27,7 +27,7 @@ START_TIMEOUT_S = 20.0
 
 
 def _nginx() -> str:
-    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")  # Debian: sbin, often off PATH
     if found is None:
         reason = "nginx is not installed (Debian package nginx-light)"
         if IN_CI:

@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.freeze()  # the long-lived picture just loaded need not be scanned by every full collection
         follow_duty(bus, app_.state.tracker, sessions)
         follow_fences(bus, app_.state.tracker, sessions)
+        app_.state.fix_rounds = ws.FixRounds(app_.state)  # the sockets' fixes frames, applied in rounds
         bus.start()
         app_.state.leases = leases = _leases(settings)  # None in one process
         app_.state.dispatcher = Dispatcher(app_.state.tracker, bus, load_playbooks(settings.playbook_dir))

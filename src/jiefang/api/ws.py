@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import random
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
@@ -110,13 +110,6 @@ class FixRounds:
             for (_, _, future), answer in zip(taken, answers, strict=True):
                 if not future.done():
                     future.set_result(answer)
-
-
-def _rounds(websocket: WebSocket) -> FixRounds:
-    state = websocket.app.state
-    if getattr(state, "fix_rounds", None) is None:
-        state.fix_rounds = FixRounds(state)
-    return cast(FixRounds, state.fix_rounds)
 
 
 async def _send(websocket: WebSocket, message: dict[str, Any]) -> None:
@@ -246,7 +239,8 @@ async def _read(websocket: WebSocket, who: Principal) -> None:
 async def _answer_fixes(websocket: WebSocket, who: Principal, message: dict[str, Any], ref: Any) -> None:
     try:
         batch = FixBatchIn.model_validate({"fixes": message.get("fixes")})
-        result = (await _rounds(websocket).apply(who, batch.fixes)).model_dump()
+        rounds: FixRounds = websocket.app.state.fix_rounds
+        result = (await rounds.apply(who, batch.fixes)).model_dump()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
